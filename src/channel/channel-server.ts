@@ -1,0 +1,112 @@
+// The storage worker's side of the channel: an async loop that waits on the doorbell with
+// Atomics.waitAsync (so OPFS promises keep running), answers every waiting slot of every
+// connection in turn, and gives the server quiet moments to make metadata durable.
+
+import { NinePServer } from '../p9/server-api.js';
+import { encodeMessage, readHeader } from '../p9/codec.js';
+import { MessageType, NOTAG } from '../p9/messages.js';
+import { Errno } from '../p9/errno.js';
+import { ChannelEndpoint, Slot, SlotState, slotsOf } from './layout.js';
+
+/** Quiet time after the last request before idle work (journal flush, compaction) runs. */
+const IDLE_DELAY_MS = 50;
+/** Under constant load, idle work still runs at least this often. */
+const IDLE_MAX_INTERVAL_MS = 1000;
+
+interface Connection {
+  session: number;
+  slots: Slot[];
+}
+
+export class ChannelServer {
+  readonly doorbell = new SharedArrayBuffer(16);
+  private readonly bell = new Int32Array(this.doorbell);
+  private readonly connections = new Map<number, Connection>();
+  private stopped = false;
+  private finished: Promise<void> | null = null;
+
+  constructor(private readonly server: NinePServer) {}
+
+  addConnection(endpoint: ChannelEndpoint): void {
+    const session = this.server.openSession(endpoint.slotBytes);
+    this.connections.set(endpoint.connectionId, { session, slots: slotsOf(endpoint) });
+  }
+
+  async removeConnection(connectionId: number): Promise<void> {
+    const c = this.connections.get(connectionId);
+    if (!c) return;
+    this.connections.delete(connectionId);
+    await this.server.closeSession(c.session);
+  }
+
+  start(): void {
+    this.finished ??= this.loop();
+  }
+
+  /** Stops after the request in progress and closes the server (flushing everything). */
+  async stop(): Promise<void> {
+    this.stopped = true;
+    Atomics.add(this.bell, 0, 1);
+    Atomics.notify(this.bell, 0);
+    await this.finished;
+    await this.server.close();
+  }
+
+  private async loop(): Promise<void> {
+    let lastIdle = performance.now();
+    let workSinceIdle = false;
+    while (!this.stopped) {
+      const seen = Atomics.load(this.bell, 0);
+      let answered = 0;
+      for (const c of this.connections.values()) {
+        for (const slot of c.slots) {
+          if (Atomics.load(slot.control, 0) !== SlotState.Request) continue;
+          await this.answer(c.session, slot);
+          answered++;
+        }
+      }
+      if (answered > 0) {
+        workSinceIdle = true;
+        if (performance.now() - lastIdle > IDLE_MAX_INTERVAL_MS) {
+          await this.server.idle();
+          lastIdle = performance.now();
+        }
+        continue;
+      }
+      const wait = Atomics.waitAsync(this.bell, 0, seen, workSinceIdle ? IDLE_DELAY_MS : Infinity);
+      const outcome = wait.async ? await wait.value : wait.value;
+      if (outcome === 'timed-out') {
+        await this.server.idle();
+        lastIdle = performance.now();
+        workSinceIdle = false;
+      }
+    }
+  }
+
+  private async answer(session: number, slot: Slot): Promise<void> {
+    const { control, data } = slot;
+    Atomics.store(control, 0, SlotState.Busy);
+    const length = Atomics.load(control, 1);
+    let replyLength: number;
+    if (length < 0 || length > data.length) {
+      replyLength = 0;
+    } else {
+      try {
+        replyLength = await this.server.handle(session, data.subarray(0, length), data);
+      } catch (e) {
+        // A server bug must not take the channel down: answer EIO and keep serving.
+        console.error('container-vm storage worker:', e);
+        replyLength = errorReply(data, length);
+      }
+    }
+    Atomics.store(control, 1, replyLength);
+    Atomics.store(control, 0, SlotState.Response);
+    Atomics.notify(control, 0);
+  }
+}
+
+function errorReply(data: Uint8Array, length: number): number {
+  let tag = NOTAG;
+  try { tag = readHeader(data.subarray(0, length)).tag; } catch { /* answer with NOTAG */ }
+  return encodeMessage(MessageType.Rlerror, tag, { ecode: Errno.EIO }, data).length;
+}

@@ -1,0 +1,53 @@
+// The SharedArrayBuffer layout shared by the channel's clients and its server.
+//
+// A connection is one SharedArrayBuffer cut into slots. A slot carries one 9P message at a time:
+//   state[i32] length[i32] reserved[8] data[slotBytes]
+// A client writes a T-message into an idle slot, sets REQUEST and rings the doorbell (a counter
+// in a second, small SharedArrayBuffer that every connection to one storage worker shares, so
+// the server waits on one word). The server answers in the same slot, sets RESPONSE and wakes
+// the slot's waiter. A connection is one 9P session.
+
+export const enum SlotState { Idle = 0, Request = 1, Busy = 2, Response = 3 }
+
+export const SLOT_HEADER_BYTES = 16;
+/** Default largest message: a 1 MiB read or write plus its 9P header fits in one slot. */
+export const DEFAULT_MAX_MESSAGE = 1024 * 1024 + 4096;
+
+/** Everything a client needs to talk to a storage worker; structured-cloneable to any worker. */
+export interface ChannelEndpoint {
+  connectionId: number;
+  connection: SharedArrayBuffer;
+  doorbell: SharedArrayBuffer;
+  slots: number;
+  slotBytes: number;
+}
+
+export class Slot {
+  readonly control: Int32Array;
+  readonly data: Uint8Array;
+
+  constructor(buffer: SharedArrayBuffer, index: number, slotBytes: number) {
+    const offset = index * (SLOT_HEADER_BYTES + slotBytes);
+    this.control = new Int32Array(buffer, offset, 2);
+    this.data = new Uint8Array(buffer, offset + SLOT_HEADER_BYTES, slotBytes);
+  }
+
+  get state(): SlotState { return Atomics.load(this.control, 0); }
+  get length(): number { return Atomics.load(this.control, 1); }
+}
+
+export function connectionBytes(slots: number, slotBytes: number): number {
+  return slots * (SLOT_HEADER_BYTES + slotBytes);
+}
+
+export function slotsOf(endpoint: Pick<ChannelEndpoint, 'connection' | 'slots' | 'slotBytes'>): Slot[] {
+  return Array.from({ length: endpoint.slots }, (_, i) => new Slot(endpoint.connection, i, endpoint.slotBytes));
+}
+
+export function ringDoorbell(doorbell: Int32Array): void {
+  Atomics.add(doorbell, 0, 1);
+  Atomics.notify(doorbell, 0);
+}
+
+/** Raised when the server could not answer a message at all (it was too short to carry a tag). */
+export class ChannelError extends Error {}

@@ -1,0 +1,91 @@
+// Starts a storage worker and hands out channel connections to it. Runs on the page or in any
+// worker; the endpoints it returns can be posted to other workers (they hold only SharedArrayBuffers).
+
+import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.js';
+import { Backend, HostRequest, WorkerReply } from './storage-protocol.js';
+
+export interface StorageOptions {
+  /** OPFS directory of the share. */
+  root?: string;
+  backend?: Backend;
+  /** Where the storage worker's module is; defaults to the one beside this file. */
+  workerUrl?: URL;
+}
+
+export class StorageError extends Error {
+  constructor(message: string, readonly code: string) {
+    super(message);
+  }
+}
+
+type RequestBody = HostRequest extends infer R ? R extends { id: number } ? Omit<R, 'id'> : never : never;
+
+export class StorageHost {
+  private nextRequest = 1;
+  private nextConnection = 1;
+  private readonly pending = new Map<number, (r: WorkerReply) => void>();
+  private doorbell: SharedArrayBuffer | null = null;
+
+  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend) {
+    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+      this.pending.get(e.data.id)?.(e.data);
+      this.pending.delete(e.data.id);
+    };
+    worker.onerror = (e) => {
+      e.preventDefault?.();
+      const failure: WorkerReply = { id: 0, ok: false, error: `the storage worker failed: ${e.message}`, code: 'storage-crashed' };
+      for (const resolve of this.pending.values()) resolve(failure);
+      this.pending.clear();
+    };
+  }
+
+  static async start(options: StorageOptions = {}): Promise<StorageHost> {
+    if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
+      throw new StorageError(
+        'SharedArrayBuffer is unavailable because the page is not cross-origin isolated: serve it (and its workers) with the headers ' +
+        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"', 'not-isolated');
+    }
+    const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
+    const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
+      options.root ?? '/shared', options.backend ?? 'm1');
+    const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
+    host.doorbell = reply.doorbell!;
+    return host;
+  }
+
+  private request(body: RequestBody): Promise<Extract<WorkerReply, { ok: true }>> {
+    const id = this.nextRequest++;
+    return new Promise((resolve, reject) => {
+      this.pending.set(id, (r) => (r.ok ? resolve(r) : reject(new StorageError(r.error, r.code))));
+      this.worker.postMessage({ id, ...body });
+    });
+  }
+
+  /** A new connection (one 9P session) with `slots` requests in flight and messages up to `maxMessage` bytes. */
+  async connect(slots = 8, maxMessage = DEFAULT_MAX_MESSAGE): Promise<ChannelEndpoint> {
+    const slotBytes = Math.ceil(maxMessage / 8) * 8;
+    const endpoint: ChannelEndpoint = {
+      connectionId: this.nextConnection++,
+      connection: new SharedArrayBuffer(connectionBytes(slots, slotBytes)),
+      doorbell: this.doorbell!,
+      slots,
+      slotBytes,
+    };
+    await this.request({ type: 'connect', endpoint });
+    return endpoint;
+  }
+
+  /** Ends a connection's session (its fids are clunked). */
+  async disconnect(endpoint: ChannelEndpoint): Promise<void> {
+    await this.request({ type: 'disconnect', connectionId: endpoint.connectionId });
+  }
+
+  /** Flushes the share, releases its OPFS handles and stops the worker. */
+  async close(): Promise<void> {
+    try {
+      await this.request({ type: 'close' });
+    } finally {
+      this.worker.terminate();
+    }
+  }
+}

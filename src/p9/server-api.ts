@@ -1,0 +1,20 @@
+// The contract between the channel (which moves bytes) and a 9P server (which answers them).
+// M1 (TypeScript) and L1 (Rust/WebAssembly) both implement it, so the storage worker and the
+// tests can drive either one the same way.
+
+export interface NinePServer {
+  /** Starts a 9P session (one per client connection): its own fids and msize. */
+  openSession(maxMessageSize: number): number;
+  /** Ends a session as if every fid were clunked. */
+  closeSession(session: number): Promise<void>;
+  /**
+   * Answers one T-message. `reply` may be the very buffer `request` lives in: the server reads
+   * everything it needs from the request before writing the reply. Returns the reply's length,
+   * or 0 when the request could not be answered at all (too short to carry a tag).
+   */
+  handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number>;
+  /** Called when no request is waiting: a chance to make metadata durable and compact. */
+  idle(): Promise<void>;
+  /** Flushes everything and releases OPFS handles. */
+  close(): Promise<void>;
+}

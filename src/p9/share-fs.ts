@@ -1,0 +1,201 @@
+// A path-based file API on a 9P session: what page code (the element's `fs`) and tests use.
+// Every call goes through the storage worker, never around it.
+
+import { Attr, P9Client } from './client.js';
+import { Errno, FsError } from './errno.js';
+import { AT_REMOVEDIR, OpenFlag, SetattrMask } from './messages.js';
+import { AsyncChannelClient } from '../channel/async-client.js';
+import { ChannelEndpoint } from '../channel/layout.js';
+
+export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'char' | 'block' | 'socket';
+
+export interface Stat {
+  type: EntryType;
+  /** Full st_mode (type and permission bits). */
+  mode: number;
+  size: number;
+  uid: number;
+  gid: number;
+  nlink: number;
+  /** Milliseconds since the epoch, like Date. */
+  mtimeMs: number;
+  atimeMs: number;
+  ctimeMs: number;
+}
+
+export interface DirEntryInfo {
+  name: string;
+  type: EntryType;
+}
+
+const TYPE_BY_FMT: Record<number, EntryType> = {
+  0o100000: 'file', 0o040000: 'directory', 0o120000: 'symlink', 0o010000: 'fifo',
+  0o020000: 'char', 0o060000: 'block', 0o140000: 'socket',
+};
+const TYPE_BY_DT: Record<number, EntryType> = { 8: 'file', 4: 'directory', 10: 'symlink', 1: 'fifo', 2: 'char', 6: 'block', 12: 'socket' };
+
+export function splitPath(path: string): string[] {
+  return path.split('/').filter((p) => p !== '' && p !== '.');
+}
+
+function toStat(a: Attr): Stat {
+  const ms = (sec: number, nsec: number) => sec * 1000 + Math.floor(nsec / 1e6);
+  return {
+    type: TYPE_BY_FMT[a.mode & 0o170000] ?? 'file', mode: a.mode, size: a.size, uid: a.uid, gid: a.gid, nlink: a.nlink,
+    mtimeMs: ms(a.mtimeSec, a.mtimeNsec), atimeMs: ms(a.atimeSec, a.atimeNsec), ctimeMs: ms(a.ctimeSec, a.ctimeNsec),
+  };
+}
+
+export class ShareFs {
+  private constructor(readonly client: P9Client, private readonly rootFid: number) {}
+
+  static async connect(endpoint: ChannelEndpoint): Promise<ShareFs> {
+    const client = new P9Client(new AsyncChannelClient(endpoint));
+    const root = await client.connect();
+    return new ShareFs(client, root);
+  }
+
+  /** Runs `fn` with a fid walked to `path`, clunking it afterwards. */
+  private async at<T>(path: string, fn: (fid: number) => Promise<T>): Promise<T> {
+    const fid = await this.client.walkNew(this.rootFid, splitPath(path));
+    try {
+      return await fn(fid);
+    } finally {
+      await this.client.clunk(fid).catch(() => undefined);
+    }
+  }
+
+  private parentAndName(path: string): [string[], string] {
+    const parts = splitPath(path);
+    const name = parts.pop();
+    if (name === undefined) throw new FsError(Errno.EINVAL, 'the share root has no name');
+    return [parts, name];
+  }
+
+  private async atParent<T>(path: string, fn: (dirFid: number, name: string) => Promise<T>): Promise<T> {
+    const [parent, name] = this.parentAndName(path);
+    return this.at(parent.join('/'), (fid) => fn(fid, name));
+  }
+
+  async stat(path: string): Promise<Stat> {
+    return this.at(path, async (fid) => toStat(await this.client.getattr(fid)));
+  }
+
+  async exists(path: string): Promise<boolean> {
+    try {
+      await this.stat(path);
+      return true;
+    } catch (e) {
+      if (e instanceof FsError && e.errno === Errno.ENOENT) return false;
+      throw e;
+    }
+  }
+
+  async readFile(path: string): Promise<Uint8Array> {
+    return this.at(path, async (fid) => {
+      await this.client.lopen(fid, OpenFlag.ReadOnly);
+      return this.client.readAll(fid);
+    });
+  }
+
+  async readText(path: string): Promise<string> {
+    return new TextDecoder().decode(await this.readFile(path));
+  }
+
+  /** Creates or replaces a file's contents. */
+  async writeFile(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
+    const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
+    await this.atParent(path, async (dirFid, name) => {
+      const fid = this.client.newFid();
+      await this.client.walk(dirFid, fid, []);
+      try {
+        try {
+          await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
+        } catch (e) {
+          if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
+          await this.client.walk(dirFid, fid, [name]);
+          await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
+        }
+        await this.client.writeAll(fid, 0, bytes);
+      } finally {
+        await this.client.clunk(fid).catch(() => undefined);
+      }
+    });
+  }
+
+  async readDir(path: string): Promise<DirEntryInfo[]> {
+    return this.at(path, async (fid) => {
+      await this.client.lopen(fid, OpenFlag.ReadOnly | OpenFlag.Directory);
+      const entries = await this.client.readdirAll(fid);
+      return entries
+        .filter((e) => e.name !== '.' && e.name !== '..')
+        .map((e) => ({ name: e.name, type: TYPE_BY_DT[e.type] ?? 'file' }));
+    });
+  }
+
+  async mkdir(path: string, mode = 0o755): Promise<void> {
+    await this.atParent(path, (dirFid, name) => this.client.mkdir(dirFid, name, mode));
+  }
+
+  /** mkdir -p */
+  async mkdirs(path: string, mode = 0o755): Promise<void> {
+    const parts = splitPath(path);
+    for (let i = 1; i <= parts.length; i++) {
+      try {
+        await this.mkdir(parts.slice(0, i).join('/'), mode);
+      } catch (e) {
+        if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
+      }
+    }
+  }
+
+  /** Removes a file, symlink or empty directory; with `recursive`, a whole tree. */
+  async remove(path: string, options: { recursive?: boolean } = {}): Promise<void> {
+    const st = await this.lstat(path);
+    if (st.type === 'directory' && options.recursive) {
+      for (const e of await this.readDir(path)) await this.remove(`${path}/${e.name}`, options);
+    }
+    await this.atParent(path, (dirFid, name) => this.client.unlinkat(dirFid, name, st.type === 'directory' ? AT_REMOVEDIR : 0));
+  }
+
+  /** stat without following a final symlink (9P never follows symlinks, so this is stat). */
+  lstat(path: string): Promise<Stat> {
+    return this.stat(path);
+  }
+
+  async rename(from: string, to: string): Promise<void> {
+    const [fromParent, fromName] = this.parentAndName(from);
+    const [toParent, toName] = this.parentAndName(to);
+    await this.at(fromParent.join('/'), (a) => this.at(toParent.join('/'), (b) => this.client.renameat(a, fromName, b, toName)));
+  }
+
+  async symlink(target: string, path: string): Promise<void> {
+    await this.atParent(path, (dirFid, name) => this.client.symlink(dirFid, name, target));
+  }
+
+  async readlink(path: string): Promise<string> {
+    return this.at(path, (fid) => this.client.readlink(fid));
+  }
+
+  async chmod(path: string, mode: number): Promise<void> {
+    await this.at(path, (fid) => this.client.setattr(fid, { valid: SetattrMask.Mode, mode }));
+  }
+
+  async truncate(path: string, size: number): Promise<void> {
+    await this.at(path, (fid) => this.client.setattr(fid, { valid: SetattrMask.Size, size }));
+  }
+
+  /** Sets access and modification times (milliseconds since the epoch). */
+  async utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
+    const sec = (ms: number) => Math.floor(ms / 1000);
+    const nsec = (ms: number) => Math.round((ms - sec(ms) * 1000) * 1e6);
+    await this.at(path, (fid) => this.client.setattr(fid, {
+      valid: SetattrMask.Atime | SetattrMask.AtimeSet | SetattrMask.Mtime | SetattrMask.MtimeSet,
+      atimeSec: sec(atimeMs), atimeNsec: nsec(atimeMs), mtimeSec: sec(mtimeMs), mtimeNsec: nsec(mtimeMs),
+    }));
+  }
+
+  async statfs(): Promise<{ blocks: number; bfree: number; bsize: number }> {
+    return (await this.client.statfs(this.rootFid)) as { blocks: number; bfree: number; bsize: number };
+  }
+}

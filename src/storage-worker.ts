@@ -1,0 +1,55 @@
+// The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1
+// now; L1 when `backend` asks for it) behind the SharedArrayBuffer channel, and takes control
+// messages (open, connect, disconnect, close) from the StorageHost that started it.
+
+import { ChannelServer } from './channel/channel-server.js';
+import { HostRequest, WorkerReply } from './channel/storage-protocol.js';
+import { M1Server } from './p9/m1-server.js';
+import { NinePServer } from './p9/server-api.js';
+
+let channel: ChannelServer | null = null;
+
+async function openServer(root: string, backend: string): Promise<NinePServer> {
+  if (backend === 'm1') return M1Server.open(root);
+  throw Object.assign(new Error(`backend "${backend}" is not available yet: use backend="m1"`), { code: 'backend-unavailable' });
+}
+
+async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer }> {
+  switch (msg.type) {
+    case 'open': {
+      if (channel) throw new Error('the storage worker already serves a share');
+      if (!navigator.storage?.getDirectory) {
+        throw Object.assign(new Error('this browser has no Origin Private File System (navigator.storage.getDirectory)'), { code: 'no-opfs' });
+      }
+      channel = new ChannelServer(await openServer(msg.root, msg.backend));
+      channel.start();
+      return { doorbell: channel.doorbell };
+    }
+    case 'connect':
+      channel!.addConnection(msg.endpoint);
+      return {};
+    case 'disconnect':
+      await channel?.removeConnection(msg.connectionId);
+      return {};
+    case 'close':
+      await channel?.stop();
+      channel = null;
+      return {};
+  }
+}
+
+// Control messages run one at a time, in order.
+let queue = Promise.resolve();
+self.onmessage = (e: MessageEvent<HostRequest>) => {
+  const msg = e.data;
+  queue = queue.then(async () => {
+    let reply: WorkerReply;
+    try {
+      reply = { id: msg.id, ok: true, ...(await handle(msg)) };
+    } catch (err) {
+      const error = err instanceof Error ? err.message : String(err);
+      reply = { id: msg.id, ok: false, error, code: (err as { code?: string }).code ?? 'storage-failed' };
+    }
+    self.postMessage(reply);
+  });
+};
