@@ -1,0 +1,64 @@
+// window.harness: the share's file API for node-driven tests (relaunch, crash, differential),
+// which cannot run inside the test runner because they restart or kill the browser.
+// Bytes cross the puppeteer boundary as base64.
+
+import { StorageHost } from '../../../src/channel/storage-host.js';
+import { Backend } from '../../../src/channel/storage-protocol.js';
+import { FsError } from '../../../src/p9/errno.js';
+import { ShareFs } from '../../../src/p9/share-fs.js';
+
+let host: StorageHost | null = null;
+let fs: ShareFs | null = null;
+
+function toBase64(bytes: Uint8Array): string {
+  let s = '';
+  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
+  return btoa(s);
+}
+
+function fromBase64(b64: string): Uint8Array {
+  return Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+}
+
+/** Runs an fs call; FsErrors come back as { error: 'ENOENT' } so the node side can compare errnos. */
+async function guarded<T>(fn: () => Promise<T>): Promise<T | { error: string }> {
+  try {
+    return await fn();
+  } catch (e) {
+    if (e instanceof FsError) return { error: e.code };
+    throw e;
+  }
+}
+
+const harness = {
+  async open(root: string, backend: Backend = 'm1'): Promise<void> {
+    host = await StorageHost.start({ root, backend });
+    fs = await ShareFs.connect(await host.connect());
+  },
+  async close(): Promise<void> {
+    await host?.close();
+    host = null;
+    fs = null;
+  },
+  fs(): ShareFs {
+    if (!fs) throw new Error('harness.open() first');
+    return fs;
+  },
+  readFile: (path: string) => guarded(async () => toBase64(await harness.fs().readFile(path))),
+  writeFile: (path: string, b64: string, mode?: number) => guarded(() => harness.fs().writeFile(path, fromBase64(b64), mode)),
+  stat: (path: string) => guarded(() => harness.fs().stat(path)),
+  readDir: (path: string) => guarded(() => harness.fs().readDir(path)),
+  mkdir: (path: string, mode?: number) => guarded(() => harness.fs().mkdir(path, mode)),
+  remove: (path: string, recursive = false) => guarded(() => harness.fs().remove(path, { recursive })),
+  rename: (from: string, to: string) => guarded(() => harness.fs().rename(from, to)),
+  symlink: (target: string, path: string) => guarded(() => harness.fs().symlink(target, path)),
+  readlink: (path: string) => guarded(() => harness.fs().readlink(path)),
+  chmod: (path: string, mode: number) => guarded(() => harness.fs().chmod(path, mode)),
+  truncate: (path: string, size: number) => guarded(() => harness.fs().truncate(path, size)),
+  utimes: (path: string, atimeMs: number, mtimeMs: number) => guarded(() => harness.fs().utimes(path, atimeMs, mtimeMs)),
+  toBase64,
+  fromBase64,
+};
+
+export type Harness = typeof harness;
+(globalThis as unknown as { harness: Harness }).harness = harness;

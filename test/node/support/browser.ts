@@ -1,0 +1,80 @@
+// Launching Debian's Chromium and the dev server for tests and benchmarks that run from node:
+// ones that relaunch the browser with the same profile, kill it, or compare with node's fs.
+
+import { startDevServer } from '@web/dev-server';
+import puppeteer, { Browser, Page } from 'puppeteer-core';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+// @ts-expect-error: a plain .mjs module shared with the web-dev-server and test-runner configs.
+import { crossOriginIsolation, chromiumPath, chromiumFlags } from '../../../../web-server-common.mjs';
+
+const repoRoot = new URL('../../../../', import.meta.url).pathname;
+
+export interface Server {
+  origin: string;
+  stop(): Promise<void>;
+}
+
+/** Serves the repository (built files included) with COOP/COEP on a free port. */
+export async function startServer(): Promise<Server> {
+  const server = await startDevServer({
+    config: { rootDir: repoRoot, port: 0, nodeResolve: true, middleware: [crossOriginIsolation] },
+    readCliArgs: false,
+    readFileConfig: false,
+    logStartMessage: false,
+  });
+  const address = server.server!.address();
+  const port = typeof address === 'object' && address ? address.port : 0;
+  return { origin: `http://localhost:${port}`, stop: async () => { await server.stop(); } };
+}
+
+export function newProfileDir(): string {
+  return mkdtempSync(join(tmpdir(), 'container-vm-profile-'));
+}
+
+export function removeProfileDir(dir: string): void {
+  rmSync(dir, { recursive: true, force: true });
+}
+
+export interface RunningBrowser {
+  browser: Browser;
+  page: Page;
+  /** Closes the browser normally (profile written out). */
+  close(): Promise<void>;
+  /** SIGKILLs the browser's whole process group, as a crash would. */
+  kill(): void;
+}
+
+/** Launches Chromium headless on `profileDir` (reuse it to test persistence) and opens `url`. */
+export async function launch(profileDir: string, url: string): Promise<RunningBrowser> {
+  const browser = await puppeteer.launch({
+    executablePath: chromiumPath,
+    ignoreDefaultArgs: true,
+    args: ['--headless', ...chromiumFlags, `--user-data-dir=${profileDir}`, 'about:blank'],
+    handleSIGINT: false,
+    handleSIGTERM: false,
+    handleSIGHUP: false,
+  });
+  const page = await browser.newPage();
+  page.on('pageerror', (e) => console.error('page error:', e));
+  page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') console.error('page console:', m.text()); });
+  await page.goto(url);
+  return {
+    browser,
+    page,
+    close: () => browser.close(),
+    kill() {
+      const pid = browser.process()?.pid;
+      if (!pid) return;
+      try { process.kill(-pid, 'SIGKILL'); } catch { process.kill(pid, 'SIGKILL'); }
+    },
+  };
+}
+
+/** Opens the test harness page and waits until window.harness is there. */
+export async function openHarness(profileDir: string, server: Server): Promise<RunningBrowser> {
+  const b = await launch(profileDir, `${server.origin}/test/pages/harness.html`);
+  await b.page.waitForFunction('globalThis.harness !== undefined', { timeout: 30000 });
+  return b;
+}
