@@ -93,11 +93,12 @@ export class M1Server implements NinePServer {
     if (!s) throw new Error(`no 9P session ${sessionId}`);
     let tag = NOTAG;
     try {
-      tag = readHeader(request).tag;
+      const header = readHeader(request);
+      tag = header.tag;
       if (request.length > s.msize) throw new FsError(Errno.EMSGSIZE, `message of ${request.length} bytes exceeds msize ${s.msize}`);
+      const handler = this.handlers[header.type];
+      if (!handler) throw new FsError(Errno.EOPNOTSUPP, `message type ${header.type} is not a 9P2000.L request`);
       const msg = decodeMessage(request);
-      const handler = this.handlers[msg.type];
-      if (!handler) throw new FsError(Errno.EOPNOTSUPP, `message type ${msg.type} is not part of 9P2000.L`);
       return await handler.call(this, s, msg.fields, reply, tag);
     } catch (e) {
       if (e instanceof MalformedMessage) {
