@@ -89,10 +89,8 @@ export class P9Client {
     const newfid = this.newFid();
     try {
       const qids = await this.walk(fid, newfid, names);
-      if (qids.length !== names.length) {
-        await this.clunk(newfid).catch(() => undefined);
-        throw new FsError(2, `no such file: ${names.join('/')}`);
-      }
+      // A partial walk leaves newfid unbound (nothing to clunk); the catch below frees the id once.
+      if (qids.length !== names.length) throw new FsError(2, `no such file: ${names.join('/')}`);
       return newfid;
     } catch (e) {
       this.fids.give(newfid);

@@ -113,7 +113,9 @@ export class ShareFs {
           await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
         } catch (e) {
           if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
-          await this.client.walk(dirFid, fid, [name]);
+          // The failed Tlcreate left `fid` on the directory: walk it on to the existing file
+          // (a walk into a fid that is in use, other than itself, is EBADF).
+          await this.client.walk(fid, fid, [name]);
           await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
         }
         await this.client.writeAll(fid, 0, bytes);
