@@ -466,8 +466,9 @@ export class Store {
     this.area.append([begin]);
     this.area.flush();
     const target = await dstDir.dir!.getDirectoryHandle(toOpfsName(dstName), { create: true });
+    const old = source.dir!;
     await this.moveContents(source, target);
-    await srcDir.dir!.removeEntry(toOpfsName(source.name));
+    await removeMovedDir(srcDir.dir!, old, target);
     this.area.append([
       { op: OpCode.Put, dirId: dstDir.meta.dirId, name: dstName, meta: source.meta },
       { op: OpCode.Delete, dirId: srcDir.meta.dirId, name: source.name },
@@ -491,7 +492,7 @@ export class Store {
         const sub = await target.getDirectoryHandle(toOpfsName(child.name), { create: true });
         const old = child.dir!;
         await this.moveContents(child, sub);
-        await dir.dir!.removeEntry(old.name);
+        await removeMovedDir(dir.dir!, old, sub);
       }
     }
     dir.dir = target;
@@ -584,6 +585,20 @@ async function resolveOpfsDir(root: FileSystemDirectoryHandle, path: string): Pr
     return dir;
   } catch {
     return null;
+  }
+}
+
+/**
+ * Removes a directory whose indexed entries were moved to `movedTo`. Should other code have added
+ * entries the index never saw, they are moved too rather than deleted.
+ */
+async function removeMovedDir(parent: FileSystemDirectoryHandle, old: FileSystemDirectoryHandle, movedTo: FileSystemDirectoryHandle): Promise<void> {
+  try {
+    await parent.removeEntry(old.name);
+  } catch (e) {
+    if ((e as DOMException).name !== 'InvalidModificationError') throw e;
+    await moveOpfsTree(old, movedTo);
+    await parent.removeEntry(old.name);
   }
 }
 

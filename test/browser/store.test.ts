@@ -89,7 +89,12 @@ describe('store format', function () {
     const fid = await s.client.walkNew(s.root, ['a']);
     for (let i = 0; i < 4500; i++) await s.client.setattr(fid, { valid: SetattrMask.Mode, mode: 0o600 });
     await s.client.clunk(fid);
-    await reopen();
+    await s.host.close();
+    // Drop the journal's records since the last compaction: what remains is in the table alone.
+    const journal = await (await journalHandle()).createWritable({ keepExistingData: true });
+    await journal.truncate(8);
+    await journal.close();
+    s = await openSession('m1', root);
     expect(await modeOf(['a'])).to.equal(0o100600);
     await s.host.close();
     const tables = await opfsDir(`${root}/.container-vm/tables`);
