@@ -1,0 +1,177 @@
+// The bench page: owns the storage workers (so it can restart them), the echo workers of the
+// floor and the client worker that does the timing. bench/node/run.ts starts it through
+// window.bench.start() and polls window.bench.state until the result is there.
+
+import { AsyncChannelClient } from '../../src/channel/async-client.js';
+import { StorageHost } from '../../src/channel/storage-host.js';
+import { P9Client } from '../../src/p9/client.js';
+import type { BenchTasks, TaskReply, TaskRequest } from './bench-worker.js';
+import {
+  BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
+  SHARE_ROOT,
+} from './protocol.js';
+
+interface BenchState {
+  phase: string;
+  result: BenchResult | null;
+  error: string | null;
+}
+
+const state: BenchState = { phase: 'idle', result: null, error: null };
+
+function progress(phase: string): void {
+  state.phase = phase;
+  console.log(`bench: ${phase}`);
+}
+
+type Call = <K extends keyof BenchTasks>(task: K, ...args: Parameters<BenchTasks[K]>) => Promise<Awaited<ReturnType<BenchTasks[K]>>>;
+
+/** Calls a task of the client worker and waits for its answer. */
+function caller(worker: Worker): Call {
+  let next = 1;
+  const pending = new Map<number, (r: TaskReply) => void>();
+  worker.onmessage = (e: MessageEvent<TaskReply>) => { pending.get(e.data.id)?.(e.data); pending.delete(e.data.id); };
+  worker.onerror = (e) => { state.error = `bench worker failed: ${e.message}`; };
+  return ((task: keyof BenchTasks, ...args: unknown[]) => new Promise<unknown>((resolve, reject) => {
+    const id = next++;
+    pending.set(id, (r) => (r.ok ? resolve(r.result) : reject(new Error(`${task}: ${r.error}`))));
+    worker.postMessage({ id, task, args } satisfies TaskRequest);
+  })) as unknown as Call;
+}
+
+function moduleWorker(file: string, name: string): Worker {
+  return new Worker(new URL(file, import.meta.url), { type: 'module', name });
+}
+
+function nextMessage(worker: Worker): Promise<unknown> {
+  return new Promise((resolve) => worker.addEventListener('message', (e) => resolve(e.data), { once: true }));
+}
+
+async function wipe(name: string): Promise<void> {
+  const root = await navigator.storage.getDirectory();
+  await root.removeEntry(name, { recursive: true }).catch(() => undefined);
+}
+
+async function startEcho(sab: SharedArrayBuffer, mode: 'wait' | 'waitAsync', file: string): Promise<Worker> {
+  const w = moduleWorker('./echo-worker.js', `bench echo (${mode})`);
+  const ready = nextMessage(w);
+  w.postMessage({ sab, mode, file });
+  await ready;
+  return w;
+}
+
+/** From StorageHost.start() to the first answered Tattach + Tgetattr of the root (ms), and the part spent in start(). */
+async function startUp(root: string): Promise<{ total: number; start: number }> {
+  const t0 = performance.now();
+  const host = await StorageHost.start({ root: `/${root}` });
+  const t1 = performance.now();
+  const client = new P9Client(new AsyncChannelClient(await host.connect()));
+  await client.version();
+  const fid = client.newFid();
+  await client.attach(fid);
+  await client.getattr(fid);
+  const t2 = performance.now();
+  await host.close();
+  return { total: t2 - t0, start: t1 - t0 };
+}
+
+/** The floor of start-up: a module worker that reaches its OPFS directory and answers (ms). */
+async function bootFloor(root: string): Promise<number> {
+  const t0 = performance.now();
+  const w = moduleWorker('./boot-worker.js', 'bench boot');
+  const up = nextMessage(w);
+  w.postMessage(root);
+  await up;
+  const t = performance.now() - t0;
+  w.terminate();
+  return t;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+async function run(options: BenchOptions): Promise<BenchResult> {
+  const notes: Record<string, unknown> = {};
+  const page: Record<string, Measurement> = {};
+  const add = (key: string, us: number) => { (page[key] ??= { runs: [], iterations: 1 }).runs.push(us); };
+
+  progress('wiping the benchmark OPFS roots');
+  for (const root of [SHARE_ROOT, RAW_ROOT, BIG_ROOT, EMPTY_ROOT, INPROC_ROOT]) await wipe(root);
+
+  const client = moduleWorker('./bench-worker.js', 'bench client');
+  const call = caller(client);
+  await call('setupRaw', options);
+  const sabWait = new SharedArrayBuffer(RAW_HEADER_BYTES + MiB);
+  const sabAsync = new SharedArrayBuffer(RAW_HEADER_BYTES + MiB);
+  const echoes = [await startEcho(sabWait, 'wait', 'served-wait.bin'), await startEcho(sabAsync, 'waitAsync', 'served-async.bin')];
+  await call('attachEcho', sabWait, sabAsync);
+  await call('setupInProcess');
+
+  progress('filling the share through 9P');
+  let host = await StorageHost.start({ root: `/${SHARE_ROOT}` });
+  await call('setupShare', await host.connect());
+
+  progress(`warm operations, ${options.runs} runs`);
+  await call('suite');
+  for (const w of echoes) w.terminate();
+
+  progress('cold readdir after storage worker restarts');
+  for (let i = 0; i < options.runs; i++) {
+    await host.close();
+    host = await StorageHost.start({ root: `/${SHARE_ROOT}` });
+    // Alternate which listing goes first, so neither always profits from the other's warm-up.
+    await call('cold', await host.connect(), i % 2 === 1);
+  }
+  await host.close();
+
+  progress('creating a share of 10,000 files with raw OPFS');
+  notes.populateBigMs = await call('populateBig');
+
+  progress('start-up');
+  const startParts: { big: number[]; empty: number[] } = { big: [], empty: [] };
+  for (let i = -1; i < options.runs; i++) {
+    // Round -1 warms up (the first start creates the metadata area and fetches modules).
+    const boot = await bootFloor(BIG_ROOT);
+    const big = await startUp(BIG_ROOT);
+    const empty = await startUp(EMPTY_ROOT);
+    if (i < 0) continue;
+    add('raw.boot', boot * 1000);
+    add('p9.startup10k', big.total * 1000);
+    add('p9.startupEmpty', empty.total * 1000);
+    startParts.big.push(big.start);
+    startParts.empty.push(empty.start);
+  }
+  notes.startHostMedianMs = { big: median(startParts.big), empty: median(startParts.empty) };
+
+  const measurements = { ...(await call('results')), ...page };
+  client.terminate();
+  return { measurements, notes, userAgent: navigator.userAgent };
+}
+
+const bench = {
+  state,
+  /** Starts the benchmark; poll `state` for the result (a run takes longer than one CDP call may wait). */
+  start(options: Partial<BenchOptions> = {}): void {
+    state.result = null;
+    state.error = null;
+    run({ ...DEFAULT_OPTIONS, ...options })
+      .then((r) => { state.result = r; progress('done'); })
+      .catch((e: unknown) => { state.error = e instanceof Error ? `${e.message}\n${e.stack}` : String(e); progress('failed'); });
+  },
+};
+
+(globalThis as unknown as { bench: typeof bench }).bench = bench;
+
+// By hand: run on click and show the raw JSON.
+const button = document.getElementById('run');
+button?.addEventListener('click', () => {
+  bench.start();
+  const out = document.getElementById('out')!;
+  const timer = setInterval(() => {
+    out.textContent = state.result ? JSON.stringify(state.result, null, 1) : state.error ?? state.phase;
+    if (state.result || state.error) clearInterval(timer);
+  }, 500);
+});

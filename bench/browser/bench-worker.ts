@@ -1,0 +1,374 @@
+// The benchmark's client worker: drives the storage worker with the blocking SyncP9Client (as S1
+// will), and measures the floor beside it in the same run: raw SharedArrayBuffer round trips to
+// the echo workers and raw OPFS calls. Each floor is measured right before the 9P operation it is
+// compared with, so both see the same machine load.
+
+import { ChannelEndpoint } from '../../src/channel/layout.js';
+import { SyncChannelClient } from '../../src/channel/sync-client.js';
+import { SyncP9Client } from '../../src/p9/client.js';
+import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/p9/codec.js';
+import { M1Server } from '../../src/p9/m1-server.js';
+import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag } from '../../src/p9/messages.js';
+import {
+  BIG_ROOT, BenchOptions, INPROC_ROOT, KiB, Measurement, MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SHARE_ROOT,
+  microsPerOp, microsPerOpAsync, opfsDir,
+} from './protocol.js';
+
+// Fixed fids of the benchmark's 9P session.
+const ROOT = 1, DATA = 2, D100 = 3, SCRATCH = 10, SCRATCH2 = 11;
+const FILES_PER_DIR = 100;
+const O_DIR_READ = OpenFlag.ReadOnly | OpenFlag.Directory;
+
+/** A 9P session over the channel, with the few messages the benchmark needs. */
+class P9 {
+  readonly c: SyncP9Client;
+
+  constructor(endpoint: ChannelEndpoint) {
+    this.c = new SyncP9Client(new SyncChannelClient(endpoint));
+    this.c.version();
+    this.c.rpc(MessageType.Tattach, { fid: ROOT, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
+  }
+
+  rpc(type: MessageType, f: Fields): Fields { return this.c.rpc(type, f); }
+  walk(fid: number, newfid: number, names: string[]): void { this.rpc(MessageType.Twalk, { fid, newfid, names }); }
+  lopen(fid: number, flags: number): void { this.rpc(MessageType.Tlopen, { fid, flags }); }
+  clunk(fid: number): void { this.rpc(MessageType.Tclunk, { fid }); }
+  mkdir(dfid: number, name: string): void { this.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 }); }
+  write(fid: number, offset: number, data: Uint8Array): void { this.rpc(MessageType.Twrite, { fid, offset, data }); }
+
+  /** Clone of `dir` + Tlcreate + Twrite + Tclunk: what creating and writing a small file costs a client. */
+  createFile(dir: number, name: string, data: Uint8Array): void {
+    this.walk(dir, SCRATCH2, []);
+    this.rpc(MessageType.Tlcreate, { fid: SCRATCH2, name, flags: OpenFlag.ReadWrite | OpenFlag.Create, mode: 0o644, gid: 0 });
+    this.write(SCRATCH2, 0, data);
+    this.clunk(SCRATCH2);
+  }
+
+  /** Treaddir from offset 0 until an empty reply, like getdents; returns the entry count. */
+  readdirAll(fid: number): number {
+    let offset = 0, count = 0;
+    for (;;) {
+      const entries = decodeDirEntries(this.rpc(MessageType.Treaddir, { fid, offset, count: this.c.msize - IO_OVERHEAD }).data);
+      if (entries.length === 0) return count;
+      count += entries.length;
+      offset = entries[entries.length - 1]!.offset;
+    }
+  }
+}
+
+/**
+ * An M1 server called directly in this worker, without the channel: how much of a 9P operation
+ * is encoding, decoding and handle() itself. Messages live in a SharedArrayBuffer as they do in a slot.
+ */
+class InProcess {
+  private readonly buf = new Uint8Array(new SharedArrayBuffer(MiB + 4096));
+  private msize = MiB + 4096;
+
+  private constructor(private readonly server: M1Server, private readonly session: number) {}
+
+  static async open(root: string): Promise<InProcess> {
+    const server = await M1Server.open(root);
+    const p = new InProcess(server, server.openSession(MiB + 4096));
+    await p.rpc(MessageType.Tversion, { msize: p.msize, version: '9P2000.L' });
+    await p.rpc(MessageType.Tattach, { fid: ROOT, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
+    return p;
+  }
+
+  async rpc(type: MessageType, fields: Fields): Promise<Fields> {
+    const n = encodeMessage(type, 1, fields, this.buf).length;
+    const length = await this.server.handle(this.session, this.buf.subarray(0, n), this.buf);
+    const m = decodeMessage(this.buf.subarray(0, length));
+    if (m.type !== type + 1) throw new Error(`in-process 9P message ${type} failed: ${JSON.stringify(m.fields)}`);
+    return m.fields;
+  }
+
+  /** Like SyncP9Client.readInto: one copy out of the (shared) reply buffer. */
+  async readInto(fid: number, offset: number, dest: Uint8Array): Promise<void> {
+    dest.set((await this.rpc(MessageType.Tread, { fid, offset, count: dest.length })).data);
+  }
+
+  async readdirAll(fid: number): Promise<number> {
+    let offset = 0, count = 0;
+    for (;;) {
+      const entries = decodeDirEntries((await this.rpc(MessageType.Treaddir, { fid, offset, count: this.msize - IO_OVERHEAD })).data);
+      if (entries.length === 0) return count;
+      count += entries.length;
+      offset = entries[entries.length - 1]!.offset;
+    }
+  }
+
+  async createFile(dir: number, name: string, data: Uint8Array): Promise<void> {
+    await this.rpc(MessageType.Twalk, { fid: dir, newfid: SCRATCH2, names: [] });
+    await this.rpc(MessageType.Tlcreate, { fid: SCRATCH2, name, flags: OpenFlag.ReadWrite | OpenFlag.Create, mode: 0o644, gid: 0 });
+    await this.rpc(MessageType.Twrite, { fid: SCRATCH2, offset: 0, data });
+    await this.rpc(MessageType.Tclunk, { fid: SCRATCH2 });
+  }
+}
+
+/** Client side of the raw channel to an echo worker (Atomics.wait while waiting, like SyncChannelClient). */
+class RawChannel {
+  readonly ctrl: Int32Array;
+  readonly data: Uint8Array;
+
+  constructor(sab: SharedArrayBuffer) {
+    this.ctrl = new Int32Array(sab, 0, 4);
+    this.data = new Uint8Array(sab, RAW_HEADER_BYTES);
+  }
+
+  call(op: RawOp, n = 0, at = 0): void {
+    const ctrl = this.ctrl;
+    ctrl[1] = op; ctrl[2] = n; ctrl[3] = at;
+    Atomics.store(ctrl, 0, RawState.Request);
+    Atomics.notify(ctrl, 0);
+    for (let s = Atomics.load(ctrl, 0); s !== RawState.Response; s = Atomics.load(ctrl, 0)) Atomics.wait(ctrl, 0, s);
+    Atomics.store(ctrl, 0, RawState.Idle);
+  }
+
+  /** A read served by the echo worker, copied out as the 9P client copies out of its slot. */
+  read(dest: Uint8Array, at: number): void {
+    this.call(RawOp.Read, dest.length, at);
+    dest.set(this.data.subarray(0, dest.length));
+  }
+
+  fill(dest: Uint8Array): void {
+    this.call(RawOp.Fill, dest.length);
+    dest.set(this.data.subarray(0, dest.length));
+  }
+
+  write(src: Uint8Array, at: number): void {
+    this.data.set(src);
+    this.call(RawOp.Write, src.length, at);
+  }
+}
+
+// ---- state kept between tasks ----
+
+let opts: BenchOptions;
+let p9: P9 | null = null;
+let inProcess: InProcess;
+let echo: RawChannel;
+let echoAsync: RawChannel;
+let rawFile: FileSystemSyncAccessHandle;
+let rawRoot: FileSystemDirectoryHandle;
+let rawRenameFiles: FileSystemFileHandle[] = [];
+/** Current names of the renamed directories (they alternate between -a and -b). */
+let p9RenameName = 'ren-a', rawRenameName = 'ren-a';
+const measurements: Record<string, Measurement> = {};
+
+const buf4k = new Uint8Array(4 * KiB).map((_, i) => i * 7);
+const dest4k = new Uint8Array(4 * KiB);
+const dest1m = new Uint8Array(MiB);
+/** 4 KiB-aligned offsets in a 1 MiB file, in a fixed pseudo-random order shared by 9P and raw runs. */
+const offsets = Array.from({ length: 256 }, (_, i) => ((i * 97) % 256) * 4 * KiB);
+const off = (i: number) => offsets[((i % offsets.length) + offsets.length) % offsets.length]!;
+
+function record(key: string, iterations: number, microsPerOperation: number): void {
+  const m = (measurements[key] ??= { runs: [], iterations });
+  m.runs.push(microsPerOperation);
+}
+
+const iters = (n: number) => Math.max(1, Math.round(n * opts.scale));
+
+/** Warm-up (a tenth as many, untimed) then one timed batch, recorded under `key`. */
+function measure(key: string, n: number, op: (i: number) => void): void {
+  const count = iters(n);
+  for (let i = 0; i < Math.max(1, Math.ceil(count / 10)); i++) op(i);
+  record(key, count, microsPerOp(count, op));
+}
+
+async function measureAsync(key: string, n: number, warmUp: number, op: (i: number) => Promise<void>): Promise<void> {
+  const count = iters(n);
+  for (let i = 0; i < warmUp; i++) await op(-1 - i);
+  record(key, count, await microsPerOpAsync(count, op));
+}
+
+// ---- tasks ----
+
+const tasks = {
+  /** Creates the raw side's files (before the echo workers open theirs). */
+  async setupRaw(options: BenchOptions): Promise<void> {
+    opts = options;
+    rawRoot = await opfsDir(RAW_ROOT);
+    for (const name of ['raw.bin', 'served-wait.bin', 'served-async.bin']) {
+      const h = await (await rawRoot.getFileHandle(name, { create: true })).createSyncAccessHandle();
+      h.write(new Uint8Array(MiB).fill(1), { at: 0 });
+      h.flush();
+      if (name === 'raw.bin') rawFile = h; else h.close();
+    }
+    const ren = await rawRoot.getDirectoryHandle(rawRenameName, { create: true });
+    for (let i = 0; i < FILES_PER_DIR; i++) rawRenameFiles.push(await ren.getFileHandle(`file-${i}`, { create: true }));
+  },
+
+  attachEcho(sabWait: SharedArrayBuffer, sabAsync: SharedArrayBuffer): void {
+    echo = new RawChannel(sabWait);
+    echoAsync = new RawChannel(sabAsync);
+  },
+
+  /** Fills the share through 9P: a 1 MiB file, a directory of 100 files, one to rename. */
+  setupShare(endpoint: ChannelEndpoint): void {
+    p9 = new P9(endpoint);
+    const fill = new Uint8Array(MiB).fill(2);
+    p9.createFile(ROOT, 'data.bin', fill);
+    for (const dir of ['d100', p9RenameName]) {
+      p9.mkdir(ROOT, dir);
+      p9.walk(ROOT, SCRATCH, [dir]);
+      for (let i = 0; i < FILES_PER_DIR; i++) p9.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
+      p9.clunk(SCRATCH);
+    }
+    openFixedFids(p9);
+  },
+
+  /** The same files as the share, served by an M1 server inside this worker. */
+  async setupInProcess(): Promise<void> {
+    const s = inProcess = await InProcess.open(`/${INPROC_ROOT}`);
+    await s.createFile(ROOT, 'data.bin', new Uint8Array(MiB).fill(2));
+    await s.rpc(MessageType.Tmkdir, { dfid: ROOT, name: 'd100', mode: 0o755, gid: 0 });
+    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: SCRATCH, names: ['d100'] });
+    for (let i = 0; i < FILES_PER_DIR; i++) await s.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
+    await s.rpc(MessageType.Tclunk, { fid: SCRATCH });
+    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: DATA, names: ['data.bin'] });
+    await s.rpc(MessageType.Tlopen, { fid: DATA, flags: OpenFlag.ReadWrite });
+    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: D100, names: ['d100'] });
+    await s.rpc(MessageType.Tlopen, { fid: D100, flags: O_DIR_READ });
+  },
+
+  /** Every warm measurement, floor first, repeated `runs` times. */
+  async suite(): Promise<void> {
+    const s = p9!;
+    for (let run = 0; run < opts.runs; run++) {
+      // Round trips with no file system at all.
+      measure('sab.empty', 2000, () => echo.call(RawOp.Empty));
+      measure('sab.4k', 2000, () => echo.fill(dest4k));
+      measure('sab.1m', 300, () => echo.fill(dest1m));
+      measure('sabAsync.empty', 2000, () => echoAsync.call(RawOp.Empty));
+
+      measure('raw.read4k', 2000, (i) => rawFile.read(dest4k, { at: off(i) }));
+      measure('served.read4k', 2000, (i) => echo.read(dest4k, off(i)));
+      measure('servedAsync.read4k', 2000, (i) => echoAsync.read(dest4k, off(i)));
+      measure('p9.read4k', 2000, (i) => { s.c.readInto(DATA, off(i), dest4k); });
+      await measureAsync('inproc.read4k', 2000, 200, (i) => inProcess.readInto(DATA, off(i), dest4k));
+
+      measure('raw.read1m', 300, () => rawFile.read(dest1m, { at: 0 }));
+      measure('served.read1m', 300, () => echo.read(dest1m, 0));
+      measure('p9.read1m', 300, () => { s.c.readInto(DATA, 0, dest1m); });
+      await measureAsync('inproc.read1m', 300, 30, () => inProcess.readInto(DATA, 0, dest1m));
+
+      measure('raw.write4k', 2000, (i) => rawFile.write(buf4k, { at: off(i) }));
+      measure('served.write4k', 2000, (i) => echo.write(buf4k, off(i)));
+      measure('p9.write4k', 2000, (i) => s.write(DATA, off(i), buf4k));
+      await measureAsync('inproc.write4k', 2000, 200, async (i) => { await inProcess.rpc(MessageType.Twrite, { fid: DATA, offset: off(i), data: buf4k }); });
+
+      measure('p9.getattr', 2000, () => { s.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
+      await measureAsync('inproc.getattr', 2000, 200, async () => { await inProcess.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
+
+      measure('p9.readdir100', 1000, () => { if (s.readdirAll(D100) !== FILES_PER_DIR + 2) throw new Error('d100 lost entries'); });
+      await measureAsync('inproc.readdir100', 1000, 100, async () => { await inProcess.readdirAll(D100); });
+      measure('p9.opendir100', 500, () => {
+        s.walk(ROOT, SCRATCH, ['d100']);
+        s.lopen(SCRATCH, O_DIR_READ);
+        s.readdirAll(SCRATCH);
+        s.clunk(SCRATCH);
+      });
+
+      // Creating files: a fresh directory per run on both sides.
+      const rawDir = await rawRoot.getDirectoryHandle(`create-${run}`, { create: true });
+      await measureAsync('raw.create', 50, 3, async (i) => {
+        const h = await (await rawDir.getFileHandle(`f${i}`, { create: true })).createSyncAccessHandle();
+        h.write(buf4k, { at: 0 });
+        h.close();
+      });
+      s.mkdir(ROOT, `create-${run}`);
+      s.walk(ROOT, SCRATCH, [`create-${run}`]);
+      await measureAsync('p9.create', 50, 3, async (i) => s.createFile(SCRATCH, `f${i}`, buf4k));
+      s.clunk(SCRATCH);
+
+      // Renaming a directory of 100 files (OPFS moves directories file by file).
+      await measureAsync('raw.renameDir100', 3, 1, async () => {
+        const to = rawRenameName === 'ren-a' ? 'ren-b' : 'ren-a';
+        const dst = await rawRoot.getDirectoryHandle(to, { create: true });
+        for (let i = 0; i < rawRenameFiles.length; i++) await rawRenameFiles[i]!.move(dst, `file-${i}`);
+        await rawRoot.removeEntry(rawRenameName);
+        rawRenameName = to;
+      });
+      await measureAsync('p9.renameDir100', 3, 1, async () => {
+        const to = p9RenameName === 'ren-a' ? 'ren-b' : 'ren-a';
+        s.rpc(MessageType.Trenameat, { oldDirFid: ROOT, oldName: p9RenameName, newDirFid: ROOT, newName: to });
+        p9RenameName = to;
+      });
+    }
+  },
+
+  /**
+   * After a restart of the storage worker: the first readdir of d100 through 9P (walk and open
+   * untimed) and a raw listing of the same OPFS directory on a fresh handle, in the given order.
+   */
+  async cold(endpoint: ChannelEndpoint, rawFirst: boolean): Promise<{ p9: number; raw: number }> {
+    const s = p9 = new P9(endpoint);
+    s.walk(ROOT, D100, ['d100']);
+    s.lopen(D100, O_DIR_READ);
+    const viaP9 = () => {
+      const t0 = performance.now();
+      const n = s.readdirAll(D100);
+      const t = performance.now() - t0;
+      if (n !== FILES_PER_DIR + 2) throw new Error(`cold readdir saw ${n} entries`);
+      return t * 1000;
+    };
+    const raw = async () => {
+      const dir = await opfsDir(`${SHARE_ROOT}/d100`, false);
+      let n = 0;
+      const t0 = performance.now();
+      for await (const _ of dir.entries()) n++;
+      const t = performance.now() - t0;
+      if (n !== FILES_PER_DIR) throw new Error(`raw listing saw ${n} entries`);
+      return t * 1000;
+    };
+    let result: { p9: number; raw: number };
+    if (rawFirst) { const r = await raw(); result = { raw: r, p9: viaP9() }; }
+    else { const p = viaP9(); result = { p9: p, raw: await raw() }; }
+    record('p9.readdir100.cold', 1, result.p9);
+    record('raw.list100.cold', 1, result.raw);
+    return result;
+  },
+
+  /** A share of 100 directories x 100 empty files made with raw OPFS (9P would take minutes). */
+  async populateBig(): Promise<number> {
+    const t0 = performance.now();
+    const root = await opfsDir(BIG_ROOT);
+    const fillDir = async (d: number) => {
+      const dir = await root.getDirectoryHandle(`dir-${d}`, { create: true });
+      for (let f = 0; f < FILES_PER_DIR; f++) await dir.getFileHandle(`file-${f}`, { create: true });
+    };
+    // Several directories at once: OPFS calls are served off-thread, so they overlap.
+    const dirs = Array.from({ length: 100 }, (_, d) => d);
+    await Promise.all(Array.from({ length: 8 }, async () => {
+      for (let d = dirs.shift(); d !== undefined; d = dirs.shift()) await fillDir(d);
+    }));
+    return performance.now() - t0;
+  },
+
+  results(): Record<string, Measurement> {
+    return measurements;
+  },
+};
+
+function openFixedFids(s: P9): void {
+  s.walk(ROOT, DATA, ['data.bin']);
+  s.lopen(DATA, OpenFlag.ReadWrite);
+  s.walk(ROOT, D100, ['d100']);
+  s.lopen(D100, O_DIR_READ);
+}
+
+export type BenchTasks = typeof tasks;
+export interface TaskRequest { id: number; task: keyof BenchTasks; args: unknown[] }
+export interface TaskReply { id: number; ok: boolean; result?: unknown; error?: string }
+
+self.onmessage = async (e: MessageEvent<TaskRequest>) => {
+  const { id, task, args } = e.data;
+  let reply: TaskReply;
+  try {
+    reply = { id, ok: true, result: await (tasks[task] as (...a: unknown[]) => unknown)(...args) };
+  } catch (err) {
+    reply = { id, ok: false, error: err instanceof Error ? `${err.message}\n${err.stack}` : String(err) };
+  }
+  self.postMessage(reply);
+};

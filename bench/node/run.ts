@@ -1,0 +1,152 @@
+// `npm run bench`: serves the repository, runs bench/index.html in headless Chromium, and prints
+// a markdown report (also written to bench/results/latest.md, raw numbers to latest.json).
+// Options: --runs N (default 7), --scale X (iteration counts times X; 0.1 for a quick look).
+
+import { mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import { launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
+import type { BenchResult, Measurement } from '../browser/protocol.js';
+
+interface Term { key: string; times?: number }
+interface Row {
+  label: string;
+  key: string;
+  floor: Term[];
+  floorLabel: string;
+  /** The same operation on an M1 server called inside the client worker (no channel). */
+  inProcess?: string;
+  /** An absolute bound in µs, or a bound relative to the floor. */
+  target?: { us: number } | { ratio: number };
+}
+
+const rows: Row[] = [
+  { label: '4 KiB read', key: 'p9.read4k', inProcess: 'inproc.read4k', floor: [{ key: 'served.read4k' }], floorLabel: 'raw worker: sync-handle read into SAB', target: { us: 25 } },
+  { label: '1 MiB read', key: 'p9.read1m', inProcess: 'inproc.read1m', floor: [{ key: 'served.read1m' }], floorLabel: 'raw worker: sync-handle read into SAB', target: { us: 250 } },
+  { label: '4 KiB write at an offset of a 1 MiB file', key: 'p9.write4k', inProcess: 'inproc.write4k', floor: [{ key: 'served.write4k' }], floorLabel: 'raw worker: sync-handle write from SAB', target: { us: 60 } },
+  { label: 'getattr', key: 'p9.getattr', inProcess: 'inproc.getattr', floor: [{ key: 'sab.empty' }], floorLabel: 'empty SAB round trip', target: { us: 15 } },
+  { label: 'readdir of 100 entries, warm (2 Treaddir)', key: 'p9.readdir100', inProcess: 'inproc.readdir100', floor: [{ key: 'sab.4k', times: 2 }], floorLabel: '2 × 4 KiB SAB round trip', target: { us: 150 } },
+  { label: 'walk + open + readdir 100 + clunk, warm', key: 'p9.opendir100', floor: [{ key: 'sab.empty', times: 3 }, { key: 'sab.4k', times: 2 }], floorLabel: '3 empty + 2 × 4 KiB round trips' },
+  { label: 'readdir of 100 entries, cold (after restart)', key: 'p9.readdir100.cold', floor: [{ key: 'raw.list100.cold' }], floorLabel: 'raw OPFS entries() of the same dir, fresh handle', target: { ratio: 1.2 } },
+  { label: 'create + write 4 KiB + clunk', key: 'p9.create', floor: [{ key: 'raw.create' }], floorLabel: 'raw getFileHandle(create) + createSyncAccessHandle + write + close' },
+  { label: 'rename a directory of 100 files', key: 'p9.renameDir100', floor: [{ key: 'raw.renameDir100' }], floorLabel: 'raw: new dir, move() 100 files, removeEntry' },
+  { label: 'start-up, share of 10,000 files', key: 'p9.startup10k', floor: [{ key: 'raw.boot' }], floorLabel: 'module worker start + OPFS getDirectory', target: { us: 50_000 } },
+  { label: 'start-up, empty share', key: 'p9.startupEmpty', floor: [{ key: 'raw.boot' }], floorLabel: 'module worker start + OPFS getDirectory' },
+];
+
+const floorRows: [string, string][] = [
+  ['sab.empty', 'SAB round trip between two workers, empty (Atomics.wait both sides)'],
+  ['sab.4k', 'SAB round trip, 4 KiB payload one way'],
+  ['sab.1m', 'SAB round trip, 1 MiB payload one way'],
+  ['sabAsync.empty', 'SAB round trip, empty, server on Atomics.waitAsync'],
+  ['raw.read4k', 'FileSystemSyncAccessHandle 4 KiB read'],
+  ['raw.read1m', 'FileSystemSyncAccessHandle 1 MiB read'],
+  ['raw.write4k', 'FileSystemSyncAccessHandle 4 KiB write at an offset'],
+  ['served.read4k', 'raw worker serving a 4 KiB read over SAB (Atomics.wait)'],
+  ['servedAsync.read4k', 'raw worker serving a 4 KiB read over SAB (Atomics.waitAsync)'],
+  ['served.read1m', 'raw worker serving a 1 MiB read over SAB'],
+  ['served.write4k', 'raw worker serving a 4 KiB write over SAB'],
+  ['raw.list100.cold', 'OPFS entries() of a 100-entry directory, fresh handle after a restart'],
+  ['raw.create', 'OPFS create file + createSyncAccessHandle + 4 KiB write + close'],
+  ['raw.renameDir100', 'OPFS directory "rename": new dir, move() 100 files, removeEntry'],
+  ['raw.boot', 'module worker start + OPFS getDirectory + reply'],
+];
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+function fmt(us: number): string {
+  if (us >= 10_000) return `${(us / 1000).toFixed(1)} ms`;
+  if (us >= 1000) return `${(us / 1000).toFixed(2)} ms`;
+  if (us >= 100) return `${us.toFixed(0)} µs`;
+  return `${us.toFixed(1)} µs`;
+}
+
+function spread(m: Measurement): string {
+  return `${fmt(Math.min(...m.runs))} – ${fmt(Math.max(...m.runs))}`;
+}
+
+function report(result: BenchResult, browserVersion: string, runs: number, loadBefore: number[], elapsedS: number): string {
+  const m = result.measurements;
+  const med = (key: string) => median(m[key]!.runs);
+  const lines: string[] = [];
+  const cpu = os.cpus();
+  lines.push(
+    `# container-vm benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, '',
+    `- Browser: ${browserVersion} (headless), ${result.userAgent}`,
+    `- Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Load average before the run: ${loadBefore.map((x) => x.toFixed(2)).join(' ')}; run took ${elapsedS.toFixed(0)} s`,
+    `- Each figure is the median over ${runs} runs of the mean time per operation in that run (batches of up to 2000 operations timed together; cold readdir and start-up are one operation per run).`,
+    '',
+    '## Through the channel (M1 server in the storage worker, SyncP9Client in a worker)', '',
+    '"M1 without channel" is the same operation on an M1 server running inside the client worker: encoding, handle() and decoding with no SharedArrayBuffer hop.', '',
+    '| operation | median | runs min – max | floor | floor measured as | ratio | target | met | M1 without channel |',
+    '|---|---:|---:|---:|---|---:|---|:-:|---:|',
+  );
+  for (const r of rows) {
+    if (!m[r.key]) continue;
+    const value = med(r.key);
+    const floor = r.floor.reduce((sum, t) => sum + (t.times ?? 1) * med(t.key), 0);
+    const ratio = value / floor;
+    let target = '—', met = '';
+    if (r.target && 'us' in r.target) { target = `≤ ${fmt(r.target.us)}`; met = value <= r.target.us ? 'yes' : '**no**'; }
+    if (r.target && 'ratio' in r.target) { target = `≤ ${r.target.ratio}× floor`; met = ratio <= r.target.ratio ? 'yes' : '**no**'; }
+    lines.push(`| ${r.label} | ${fmt(value)} | ${spread(m[r.key]!)} | ${fmt(floor)} | ${r.floorLabel} | ${ratio.toFixed(2)}× | ${target} | ${met} | ${r.inProcess && m[r.inProcess] ? fmt(med(r.inProcess)) : ''} |`);
+  }
+  lines.push('', '## Floor measured in the same run', '', '| operation | median | runs min – max |', '|---|---:|---:|');
+  for (const [key, label] of floorRows) if (m[key]) lines.push(`| ${label} | ${fmt(med(key))} | ${spread(m[key]!)} |`);
+  const notes = result.notes as { populateBigMs?: number; startHostMedianMs?: { big: number; empty: number } };
+  lines.push('');
+  if (notes.startHostMedianMs) {
+    lines.push(`Start-up breakdown: StorageHost.start() alone took ${notes.startHostMedianMs.big.toFixed(1)} ms (10,000 files) / ` +
+      `${notes.startHostMedianMs.empty.toFixed(1)} ms (empty share); the rest is connect + Tversion + Tattach + Tgetattr.`);
+  }
+  if (notes.populateBigMs) lines.push(`The 10,000-file share was created with raw OPFS in ${(notes.populateBigMs / 1000).toFixed(1)} s.`);
+  return lines.join('\n') + '\n';
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, scale: { type: 'string' } } });
+  const runs = Number(values.runs ?? 7);
+  const scale = Number(values.scale ?? 1);
+  const loadBefore = os.loadavg();
+  const started = Date.now();
+  const server = await startServer();
+  const profile = newProfileDir();
+  const b = await launch(profile, `${server.origin}/bench/index.html`);
+  try {
+    b.page.on('console', (msg) => { if (msg.text().startsWith('bench:')) console.error(msg.text()); });
+    await b.page.waitForFunction('globalThis.bench !== undefined', { timeout: 30_000 });
+    await b.page.evaluate((o) => (globalThis as any).bench.start(o), { runs, scale });
+    // Poll rather than await one long evaluate: CDP calls time out long before a run ends.
+    let state: { result: BenchResult | null; error: string | null };
+    for (;;) {
+      await new Promise((r) => setTimeout(r, 1000));
+      state = await b.page.evaluate(() => {
+        const s = (globalThis as any).bench.state;
+        return { result: s.result, error: s.error };
+      });
+      if (state.result || state.error) break;
+      if (Date.now() - started > 15 * 60_000) throw new Error('the benchmark did not finish in 15 minutes');
+    }
+    if (state.error) throw new Error(`the bench page failed: ${state.error}`);
+    const md = report(state.result!, await b.browser.version(), runs, loadBefore, (Date.now() - started) / 1000);
+    const outDir = new URL('../../../bench/results/', import.meta.url);
+    mkdirSync(outDir, { recursive: true });
+    writeFileSync(new URL('latest.md', outDir), md);
+    writeFileSync(new URL('latest.json', outDir), JSON.stringify(state.result, null, 1));
+    console.log(md);
+  } finally {
+    await b.close();
+    await server.stop();
+    removeProfileDir(profile);
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
