@@ -426,6 +426,10 @@ export class Store {
     if (source.isDir) {
       for (let d: Inode | null = dstDir; d; d = d.parent) if (d === source) throw new FsError(Errno.EINVAL, 'cannot move a directory into itself');
     }
+    if (existing?.isDir) {
+      // Linux checks this before the types: replacing a directory the source lives in is ENOTEMPTY.
+      for (let d: Inode | null = srcDir; d; d = d.parent) if (d === existing) throw new FsError(Errno.ENOTEMPTY, 'cannot replace an ancestor of the source');
+    }
     if (existing) {
       if (source.isDir && !existing.isDir) throw new FsError(Errno.ENOTDIR);
       if (!source.isDir && existing.isDir) throw new FsError(Errno.EISDIR);
