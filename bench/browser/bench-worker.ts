@@ -3,7 +3,7 @@
 // the echo workers and raw OPFS calls. Each floor is measured right before the 9P operation it is
 // compared with, so both see the same machine load.
 
-import { ChannelEndpoint } from '../../src/channel/layout.js';
+import { ChannelEndpoint, connectionBytes, slotsOf } from '../../src/channel/layout.js';
 import { SyncChannelClient } from '../../src/channel/sync-client.js';
 import { SyncP9Client } from '../../src/p9/client.js';
 import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/p9/codec.js';
@@ -61,8 +61,9 @@ class P9 {
  * is encoding, decoding and handle() itself. Messages live in a SharedArrayBuffer as they do in a slot.
  */
 class InProcess {
-  private readonly buf = new Uint8Array(new SharedArrayBuffer(MiB + 4096));
-  private msize = MiB + 4096;
+  private readonly msize = MiB + 4096;
+  /** A real channel slot's data area, so messages sit at the same alignment as through the channel. */
+  private readonly buf = slotsOf({ connection: new SharedArrayBuffer(connectionBytes(1, this.msize)), slots: 1, slotBytes: this.msize })[0]!.data;
 
   private constructor(private readonly server: M1Server, private readonly session: number) {}
 
