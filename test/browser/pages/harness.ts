@@ -5,10 +5,13 @@
 import { StorageHost } from '../../../src/channel/storage-host.js';
 import { Backend } from '../../../src/channel/storage-protocol.js';
 import { FsError } from '../../../src/p9/errno.js';
-import { ShareFs } from '../../../src/p9/share-fs.js';
+import { OpenFlag } from '../../../src/p9/messages.js';
+import { ShareFs, splitPath } from '../../../src/p9/share-fs.js';
 
 let host: StorageHost | null = null;
 let fs: ShareFs | null = null;
+/** Fids that openAndUnlink keeps open on purpose. */
+const heldFids: number[] = [];
 
 function toBase64(bytes: Uint8Array): string {
   let s = '';
@@ -56,6 +59,30 @@ const harness = {
   chmod: (path: string, mode: number) => guarded(() => harness.fs().chmod(path, mode)),
   truncate: (path: string, size: number) => guarded(() => harness.fs().truncate(path, size)),
   utimes: (path: string, atimeMs: number, mtimeMs: number) => guarded(() => harness.fs().utimes(path, atimeMs, mtimeMs)),
+  /**
+   * Opens a file read-write through a fid of its own, unlinks it, appends `appendB64` through the
+   * fid and reads the whole file back through it. The fid is deliberately never clunked, so the
+   * file stays unlinked-while-open until the session ends (or the browser dies).
+   */
+  async openAndUnlink(path: string, appendB64: string): Promise<{ contents: string; nlink: number; size: number }> {
+    const c = harness.fs().client;
+    const parts = splitPath(path);
+    const name = parts.pop()!;
+    const root = c.newFid();
+    await c.attach(root);
+    const dir = await c.walkNew(root, parts);
+    const fid = await c.walkNew(dir, [name]);
+    await c.lopen(fid, OpenFlag.ReadWrite);
+    await c.unlinkat(dir, name, 0);
+    const before = await c.getattr(fid);
+    await c.writeAll(fid, before.size, fromBase64(appendB64));
+    const contents = await c.readAll(fid);
+    const after = await c.getattr(fid);
+    await c.clunk(dir);
+    await c.clunk(root);
+    heldFids.push(fid);
+    return { contents: toBase64(contents), nlink: after.nlink, size: after.size };
+  },
   toBase64,
   fromBase64,
 };
