@@ -119,6 +119,9 @@ const NAMES = ['a', 'b', 'c', 'd', 'A', 'file.txt', 'sp ace', 'b\\s', '\u00e9', 
 /** Reserved at the share root for the metadata area, an ordinary name anywhere else. */
 const NESTED_ONLY_NAMES = ['.container-vm'];
 const SYMLINK_TARGETS = ['a', '../b', '/etc/passwd', 'x/y/z', 'dangling', '\u00fc-target', 'a'.repeat(300), '.'];
+// No setgid on directories: Linux's mkdir(2) drops S_ISGID from the mode and new entries inherit
+// it from a setgid parent (for a guest, the kernel's v9fs client does both before Tmkdir), while
+// the server, and so ShareFs, stores the mode it is given and does no inheritance.
 const DIR_MODES = [0o755, 0o700, 0o777, 0o750, 0o1777, 0o500];
 const FILE_MODES = [0o644, 0o600, 0o755, 0o444, 0o000, 0o4755, 0o2755, 0o6777, 0o7777, 0o640];
 const MAX_DEPTH = 4;
