@@ -1,16 +1,36 @@
-// `npm run build`: dist/ for hosting. Modules keep their relative layout, so the storage worker is
-// found beside the code that starts it (new URL(..., import.meta.url)) from any base URL; npm
-// packages are bundled in, since workers cannot use import maps.
+// `npm run build`: dist/ for hosting on any base URL.
+//   container-vm.js   the one module a page loads (defines <container-vm>)
+//   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
+//   chunk-*.js        code the entries share
+// npm packages are bundled in: workers cannot use import maps.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
+import { readFileSync } from 'node:fs';
+
+/** Emits files the code loads by URL (not by import) next to the entries. */
+function assets(files) {
+  return {
+    name: 'container-vm-assets',
+    generateBundle() {
+      for (const [fileName, from] of Object.entries(files)) this.emitFile({ type: 'asset', fileName, source: readFileSync(from) });
+    },
+  };
+}
 
 export default {
-  input: { index: 'build/src/index.js', 'storage-worker': 'build/src/storage-worker.js' },
+  input: {
+    'container-vm': 'build/src/container-vm.js',
+    'storage-worker': 'build/src/storage-worker.js',
+    'v86-worker': 'build/src/v86-worker.js',
+  },
   output: {
     dir: 'dist',
     format: 'es',
-    preserveModules: true,
-    preserveModulesRoot: 'build/src',
+    entryFileNames: '[name].js',
+    chunkFileNames: 'chunk-[hash].js',
     sourcemap: true,
   },
-  plugins: [nodeResolve({ browser: true })],
+  plugins: [
+    nodeResolve({ browser: true }),
+    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm' }),
+  ],
 };

@@ -1,0 +1,17 @@
+#!/usr/bin/env node
+// After tsc: puts the non-TypeScript files the browser code needs beside it in build/src, in the
+// same places rollup puts them in dist/ (so `new URL('./v86.wasm', import.meta.url)` works in both).
+import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+const out = join(root, 'build', 'src');
+mkdirSync(join(out, 'element'), { recursive: true });
+
+copyFileSync(join(root, 'node_modules/v86/build/v86.wasm'), join(out, 'v86.wasm'));
+
+// xterm's stylesheet, as a module: the terminal lives in the element's shadow root, where a
+// document-level <link> would not reach.
+const css = readFileSync(join(root, 'node_modules/@xterm/xterm/css/xterm.css'), 'utf8');
+writeFileSync(join(out, 'element', 'xterm-styles.js'), `export const xtermCss = ${JSON.stringify(css)};\n`);

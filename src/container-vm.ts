@@ -1,0 +1,18 @@
+// The module a page loads: <script type="module" src=".../container-vm.js">. It defines the
+// element and tells it where its workers and wasm files are: beside this file, in build/src/
+// during development and in dist/ once built.
+
+import { ContainerVm } from './element/container-vm.js';
+
+ContainerVm.assets = {
+  storageWorker: new URL('./storage-worker.js', import.meta.url),
+  v86Worker: new URL('./v86-worker.js', import.meta.url),
+  v86Wasm: new URL('./v86.wasm', import.meta.url),
+};
+
+if (!customElements.get('container-vm')) customElements.define('container-vm', ContainerVm);
+
+export { ContainerVm };
+export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail } from './element/container-vm.js';
+export type { ShareFiles } from './element/share-files.js';
+export * from './index.js';

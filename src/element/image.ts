@@ -1,0 +1,53 @@
+// What `src` names: a v86 image manifest (JSON) or a container2wasm image (.wasm).
+
+import { V86Image } from '../engines/v86-protocol.js';
+import { VmError } from '../errors.js';
+
+export type EngineKind = 'v86' | 'wasi';
+
+/** The engine `engine="auto"` picks for a source URL. */
+export function engineFor(src: string): EngineKind {
+  const path = new URL(src, location.href).pathname.toLowerCase();
+  return path.endsWith('.wasm') ? 'wasi' : 'v86';
+}
+
+interface V86Manifest {
+  kernel: string;
+  initrd?: string;
+  bios: string;
+  vgaBios?: string;
+  cmdline?: string;
+  memory?: number;
+}
+
+/** Fetches a v86 manifest and resolves its file names against the manifest's own URL. */
+export async function loadV86Manifest(src: string, extraCmdline: string): Promise<V86Image> {
+  const url = new URL(src, location.href);
+  let response: Response;
+  try {
+    response = await fetch(url);
+  } catch (e) {
+    throw new VmError('image-unreachable', `could not fetch the image manifest ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute and that the server is reachable.`);
+  }
+  if (!response.ok) {
+    throw new VmError('image-unreachable', `the image manifest ${url} answered HTTP ${response.status}. Check the src attribute.`);
+  }
+  let m: V86Manifest;
+  try {
+    m = await response.json() as V86Manifest;
+  } catch {
+    throw new VmError('bad-image', `${url} is not a JSON image manifest (expected {"kernel", "initrd", "bios", "cmdline"}).`);
+  }
+  if (typeof m.kernel !== 'string' || typeof m.bios !== 'string') {
+    throw new VmError('bad-image', `the image manifest ${url} must name at least "kernel" and "bios".`);
+  }
+  const resolve = (name: string) => new URL(name, url).href;
+  return {
+    kernel: resolve(m.kernel),
+    ...(m.initrd ? { initrd: resolve(m.initrd) } : {}),
+    bios: resolve(m.bios),
+    ...(m.vgaBios ? { vgaBios: resolve(m.vgaBios) } : {}),
+    cmdline: [m.cmdline ?? 'console=ttyS0', extraCmdline].filter(Boolean).join(' '),
+    memory: m.memory ?? 256,
+  };
+}

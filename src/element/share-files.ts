@@ -1,0 +1,31 @@
+// The element's `fs`: the share's path API, usable before the VM runs (the first call opens the
+// share). Paths are relative to the share root, which is the guest's mount point: "notes.txt"
+// here is /mnt/opfs/notes.txt in the guest. Every call goes through the storage worker.
+
+import { DirEntryInfo, ShareFs, Stat } from '../p9/share-fs.js';
+
+export class ShareFiles {
+  constructor(private readonly open: () => Promise<{ fs: ShareFs }>) {}
+
+  private async with<T>(fn: (fs: ShareFs) => Promise<T>): Promise<T> {
+    return fn((await this.open()).fs);
+  }
+
+  readFile(path: string): Promise<Uint8Array> { return this.with((fs) => fs.readFile(path)); }
+  readText(path: string): Promise<string> { return this.with((fs) => fs.readText(path)); }
+  /** Creates or replaces a file. */
+  writeFile(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> { return this.with((fs) => fs.writeFile(path, data, mode)); }
+  readDir(path = ''): Promise<DirEntryInfo[]> { return this.with((fs) => fs.readDir(path)); }
+  stat(path: string): Promise<Stat> { return this.with((fs) => fs.stat(path)); }
+  exists(path: string): Promise<boolean> { return this.with((fs) => fs.exists(path)); }
+  /** Creates a directory; with `recursive`, its missing parents too. */
+  mkdir(path: string, options: { recursive?: boolean; mode?: number } = {}): Promise<void> {
+    return this.with((fs) => (options.recursive ? fs.mkdirs(path, options.mode) : fs.mkdir(path, options.mode)));
+  }
+  /** Removes a file, symlink or empty directory; with `recursive`, a whole tree. */
+  remove(path: string, options: { recursive?: boolean } = {}): Promise<void> { return this.with((fs) => fs.remove(path, options)); }
+  rename(from: string, to: string): Promise<void> { return this.with((fs) => fs.rename(from, to)); }
+  symlink(target: string, path: string): Promise<void> { return this.with((fs) => fs.symlink(target, path)); }
+  readlink(path: string): Promise<string> { return this.with((fs) => fs.readlink(path)); }
+  chmod(path: string, mode: number): Promise<void> { return this.with((fs) => fs.chmod(path, mode)); }
+}

@@ -1,0 +1,57 @@
+// The page's side of the v86 engine: starts its worker and turns its messages into callbacks.
+
+import { ChannelEndpoint } from '../channel/layout.js';
+import { FromV86Engine, ToV86Engine, V86Image } from './v86-protocol.js';
+import { VmError } from '../errors.js';
+
+export interface EngineEvents {
+  output(data: Uint8Array): void;
+  progress(what: string, loaded: number, total: number): void;
+  started(): void;
+  error(e: VmError): void;
+}
+
+export interface RunningEngine {
+  input(data: string): void;
+  stop(): Promise<void>;
+}
+
+export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents): RunningEngine {
+  const worker = new Worker(workerUrl, { type: 'module', name: 'container-vm v86' });
+  const send = (msg: ToV86Engine) => worker.postMessage(msg);
+  let stopped: (() => void) | null = null;
+  worker.onmessage = (e: MessageEvent<FromV86Engine>) => {
+    const msg = e.data;
+    switch (msg.type) {
+      case 'output': events.output(msg.data); break;
+      case 'progress': events.progress(msg.what, msg.loaded, msg.total); break;
+      case 'started': events.started(); break;
+      case 'stopped': stopped?.(); break;
+      case 'error': events.error(new VmError(msg.code, msg.message)); break;
+    }
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    events.error(new VmError('engine-failed', `the v86 worker failed: ${e.message || 'it could not be loaded'}`));
+  };
+  send({ type: 'start', image, wasmUrl: wasmUrl.href, share });
+  const encoder = new TextEncoder();
+  return {
+    input(data: string) {
+      // The serial port takes bytes; v86 sends each char code as one, so pass UTF-8 as bytes.
+      const bytes = encoder.encode(data);
+      let binary = '';
+      for (const b of bytes) binary += String.fromCharCode(b);
+      send({ type: 'input', data: binary });
+    },
+    async stop() {
+      await new Promise<void>((resolve) => {
+        stopped = resolve;
+        send({ type: 'stop' });
+        // A wedged emulator must not keep stop() waiting forever.
+        setTimeout(resolve, 2000);
+      });
+      worker.terminate();
+    },
+  };
+}

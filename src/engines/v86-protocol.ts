@@ -1,0 +1,26 @@
+// Messages between the element and the v86 engine worker.
+
+import { ChannelEndpoint } from '../channel/layout.js';
+
+/** A v86 guest image, as described by a manifest (URLs already resolved against it). */
+export interface V86Image {
+  kernel: string;
+  initrd?: string;
+  bios: string;
+  vgaBios?: string;
+  cmdline: string;
+  /** Guest memory in MiB. */
+  memory: number;
+}
+
+export type ToV86Engine =
+  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint }
+  | { type: 'input'; data: string }
+  | { type: 'stop' };
+
+export type FromV86Engine =
+  | { type: 'output'; data: Uint8Array }
+  | { type: 'progress'; what: string; loaded: number; total: number }
+  | { type: 'started' }
+  | { type: 'stopped' }
+  | { type: 'error'; code: string; message: string };
