@@ -13,6 +13,6 @@ ContainerVm.assets = {
 if (!customElements.get('container-vm')) customElements.define('container-vm', ContainerVm);
 
 export { ContainerVm };
-export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail } from './element/container-vm.js';
+export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail } from './element/container-vm.js';
 export type { ShareFiles } from './element/share-files.js';
 export * from './index.js';

@@ -26,6 +26,7 @@ export interface ProgressDetail { what: string; loaded: number; total: number }
 export interface ErrorDetail { code: string; message: string }
 export interface OpfsReadyDetail { root: string; backend: Backend }
 export interface ExitDetail { code: number | null; reason: 'stopped' | 'exited' | 'error' }
+export interface OutputDetail { text: string }
 
 /** `autostart` is on unless the attribute says "false" or "off". */
 const onUnlessFalse = {
@@ -40,8 +41,9 @@ const onUnlessFalse = {
  * @fires opfs-ready - The share is open: `detail` is `{ root, backend }`. `fs` works from here on.
  * @fires vm-ready - The guest is up and its shell is ready for input.
  * @fires progress - Something is loading: `detail` is `{ what, loaded, total }` (bytes; total 0 when unknown).
- * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do.
+ * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do. Does not bubble.
  * @fires exit - The VM stopped: `detail` is `{ code, reason }`.
+ * @fires output - The guest wrote to its console: `detail` is `{ text }` (what the terminal shows, escapes included).
  *
  * @csspart terminal - The terminal's container.
  * @csspart status - The status line under the terminal (progress and errors).
@@ -116,6 +118,7 @@ export class ContainerVm extends LitElement {
   private vmEndpoint: ChannelEndpoint | null = null;
   private starting: Promise<void> | null = null;
   private readonly marker = new ReadyMarkerScanner();
+  private readonly outputDecoder = new TextDecoder();
   private readonly files = new ShareFiles(() => this.openStorage());
 
   constructor() {
@@ -149,7 +152,8 @@ export class ContainerVm extends LitElement {
   override firstUpdated(): void {
     const container = this.renderRoot.querySelector<HTMLElement>('[part="terminal"]')!;
     this.terminal = new TerminalView(container, this, (data) => this.running?.input(data));
-    if (this.autostart && this.src) void this.start();
+    // Start after this first render settles, so starting's own state changes render once more.
+    if (this.autostart && this.src) void this.updateComplete.then(() => this.start());
   }
 
   override disconnectedCallback(): void {
@@ -204,6 +208,7 @@ export class ContainerVm extends LitElement {
       this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, {
         output: (data) => {
           this.terminal?.write(data);
+          this.emit<OutputDetail>('output', { text: this.outputDecoder.decode(data, { stream: true }) });
           if (this.marker.scan(data)) {
             this.setState('running', 'Running');
             this.emit('vm-ready', {});
@@ -279,7 +284,9 @@ export class ContainerVm extends LitElement {
   }
 
   private emit<T>(type: string, detail: T): void {
-    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles: true, composed: true }));
+    // `error` does not bubble, like an <img>'s: on window it would look like an uncaught exception.
+    const bubbles = type !== 'error';
+    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
   }
 }
 

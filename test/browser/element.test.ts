@@ -1,0 +1,84 @@
+// The element's contract without booting a guest: attributes, the fs API, and error events.
+
+import { expect } from 'chai';
+import '../../src/container-vm.js';
+import type { ContainerVm } from '../../src/element/container-vm.js';
+import { wipe } from './support.js';
+
+function make(attributes: Record<string, string>): ContainerVm {
+  const vm = document.createElement('container-vm');
+  for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
+  document.body.append(vm);
+  return vm;
+}
+
+function nextEvent(vm: HTMLElement, type: string): Promise<CustomEvent> {
+  return new Promise((resolve) => vm.addEventListener(type, (e) => resolve(e as CustomEvent), { once: true }));
+}
+
+describe('<container-vm>', function () {
+  this.timeout(30000);
+  let vm: ContainerVm | null = null;
+
+  afterEach(() => {
+    vm?.remove();
+    vm = null;
+  });
+
+  it('reflects attributes as properties, with defaults', async () => {
+    vm = make({ autostart: 'false' });
+    expect(vm.engine).to.equal('auto');
+    expect(vm.backend).to.equal('m1');
+    expect(vm.opfsRoot).to.equal('/shared');
+    expect(vm.mount).to.equal('/mnt/opfs');
+    expect(vm.autostart).to.equal(false);
+    vm.opfsRoot = '/elsewhere';
+    await vm.updateComplete;
+    expect(vm.getAttribute('opfs-root')).to.equal('/elsewhere');
+    vm.setAttribute('autostart', '');
+    expect(vm.autostart).to.equal(true);
+  });
+
+  it('opens the share for fs without a VM, and fires opfs-ready', async () => {
+    await wipe('/element-fs');
+    vm = make({ 'opfs-root': '/element-fs' });
+    const ready = nextEvent(vm, 'opfs-ready');
+    await vm.fs.mkdir('docs/deep', { recursive: true });
+    expect((await ready).detail).to.deep.equal({ root: '/element-fs', backend: 'm1' });
+    await vm.fs.writeFile('docs/deep/a.txt', 'from the page');
+    expect(await vm.fs.readText('docs/deep/a.txt')).to.equal('from the page');
+    expect((await vm.fs.readDir('docs')).map((e) => e.name)).to.deep.equal(['deep']);
+    await vm.fs.rename('docs/deep/a.txt', 'docs/b.txt');
+    expect((await vm.fs.stat('docs/b.txt')).size).to.equal('from the page'.length);
+    await vm.fs.remove('docs', { recursive: true });
+    expect(await vm.fs.exists('docs')).to.equal(false);
+  });
+
+  it('fires error image-unreachable for a manifest that is not there', async () => {
+    vm = make({ src: '/no/such/manifest.json', 'opfs-root': '/element-errors' });
+    const e = await nextEvent(vm, 'error');
+    expect(e.detail.code).to.equal('image-unreachable');
+    expect(e.detail.message).to.match(/404/);
+    expect(vm.state).to.equal('error');
+    expect(vm.shadowRoot!.querySelector('[part="status"]')!.textContent).to.contain('404');
+  });
+
+  it('fires error bad-image for a manifest that is not JSON', async () => {
+    vm = make({ src: '/README.md', engine: 'v86', 'opfs-root': '/element-errors' });
+    expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-image');
+  });
+
+  it('fires error engine-unavailable for a container2wasm image', async () => {
+    vm = make({ src: '/images/alpine.wasm', 'opfs-root': '/element-errors' });
+    const e = await nextEvent(vm, 'error');
+    expect(e.detail.code).to.equal('engine-unavailable');
+    expect(e.detail.message).to.match(/wasi/);
+  });
+
+  it('fires error backend-unavailable for backend="l1"', async () => {
+    vm = make({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-errors' });
+    const e = await nextEvent(vm, 'error');
+    expect(e.detail.code).to.equal('backend-unavailable');
+    expect(e.detail.message).to.match(/m1/);
+  });
+});

@@ -1,0 +1,73 @@
+// window.vmHarness: drives a <container-vm> for node tests that boot the guest, relaunch the
+// browser, or load the element from dist/. Commands run in the guest's shell and are matched on a
+// marker the shell computes, so the echoed command line never matches (notes/x86-guest.md).
+
+import type { ContainerVm } from '../../../src/element/container-vm.js';
+
+const params = new URLSearchParams(location.search);
+const elementModule = params.get('module') ?? '/build/src/container-vm.js';
+
+let vm: ContainerVm | null = null;
+let output = '';
+let nextMarker = 1;
+const events: { type: string; detail: unknown }[] = [];
+
+function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const started = Date.now();
+    const tick = () => {
+      if (predicate()) return resolve();
+      if (Date.now() - started > timeoutMs) return reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; console tail: ${JSON.stringify(output.slice(-400))}`));
+      setTimeout(tick, 20);
+    };
+    tick();
+  });
+}
+
+const vmHarness = {
+  /** Creates the element with these attributes; resolves once opfs-ready or error fired. */
+  async create(attributes: Record<string, string>): Promise<void> {
+    await import(elementModule);
+    vm = document.createElement('container-vm');
+    for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
+    for (const type of ['opfs-ready', 'vm-ready', 'error', 'exit', 'progress']) {
+      vm.addEventListener(type, (e) => events.push({ type, detail: (e as CustomEvent).detail }));
+    }
+    vm.addEventListener('output', (e) => { output += (e as CustomEvent<{ text: string }>).detail.text; });
+    document.body.append(vm);
+  },
+  events: () => events.map((e) => (e.type === 'progress' ? { type: e.type, detail: null } : e)),
+  progressEvents: () => events.filter((e) => e.type === 'progress').length,
+  async waitForEvent(type: string, timeoutMs = 120000): Promise<unknown> {
+    await waitFor(() => events.some((e) => e.type === type || e.type === 'error'), timeoutMs, `the ${type} event`);
+    const hit = events.find((e) => e.type === type) ?? events.find((e) => e.type === 'error');
+    return { type: hit!.type, detail: hit!.detail };
+  },
+  /** Runs a shell command in the guest; resolves with what it printed and its exit status. */
+  async run(command: string, timeoutMs = 60000): Promise<{ out: string; status: number }> {
+    const id = nextMarker++;
+    const start = output.length;
+    // The shell expands "@@E""ND" to @@END: the echoed line has quotes, the result does not.
+    vm!.send(`${command}; echo "@@E""ND${id}:$?@@"\n`);
+    const end = new RegExp(`@@END${id}:(\\d+)@@`);
+    await waitFor(() => end.test(output.slice(start)), timeoutMs, `command ${JSON.stringify(command)}`);
+    const text = output.slice(start);
+    const match = end.exec(text)!;
+    // Drop the echoed command line (up to the first newline) and the marker line.
+    const body = text.slice(text.indexOf('\n') + 1, match.index).replace(/\r/g, '');
+    return { out: body, status: Number(match[1]) };
+  },
+  readText: (path: string) => vm!.fs.readText(path),
+  writeText: (path: string, text: string, mode?: number) => vm!.fs.writeFile(path, text, mode),
+  state: () => vm!.state,
+  stop: () => vm!.stop(),
+  /** Removes the element: stops the VM and closes the share (flushing it). */
+  async remove(): Promise<void> {
+    const closed = new Promise<void>((resolve) => vm!.addEventListener('exit', () => resolve(), { once: true }));
+    vm!.remove();
+    await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
+  },
+};
+
+export type VmHarness = typeof vmHarness;
+(globalThis as unknown as { vmHarness: VmHarness }).vmHarness = vmHarness;
