@@ -16,10 +16,22 @@ export interface Server {
   stop(): Promise<void>;
 }
 
-/** Serves the repository (built files included) with COOP/COEP on a free port. */
-export async function startServer(): Promise<Server> {
+export interface ServerOptions {
+  /** Send COOP/COEP (default true); false serves the page as a plain static host would. */
+  isolation?: boolean;
+  /** URL prefixes served from other folders of the repository: [['/apps/vm/', '/dist/']]. */
+  rewrite?: [from: string, to: string][];
+}
+
+/** Serves the repository (built files included), by default with COOP/COEP, on a free port. */
+export async function startServer(options: ServerOptions = {}): Promise<Server> {
+  const rewrite = async (ctx: { url: string }, next: () => Promise<unknown>) => {
+    for (const [from, to] of options.rewrite ?? []) if (ctx.url.startsWith(from)) ctx.url = to + ctx.url.slice(from.length);
+    return next();
+  };
+  const middleware = options.isolation === false ? [rewrite] : [rewrite, crossOriginIsolation];
   const server = await startDevServer({
-    config: { rootDir: repoRoot, port: 0, nodeResolve: true, middleware: [crossOriginIsolation] },
+    config: { rootDir: repoRoot, port: 0, nodeResolve: true, middleware },
     readCliArgs: false,
     readFileConfig: false,
     logStartMessage: false,

@@ -1,0 +1,130 @@
+// The element booting the default guest (guest/out) in real Chromium: what the guest writes to
+// /mnt/opfs survives a browser relaunch, the page's fs and the guest see each other's files, and
+// the built dist/ works from a sub-path. Cold boots are ~25 s each, so the suite keeps them few.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { Server, launch, newProfileDir, removeProfileDir, startServer, RunningBrowser } from './support/browser.js';
+import type { VmHarness } from '../browser/pages/element-harness.js';
+
+declare const vmHarness: VmHarness;
+
+const repo = new URL('../../../', import.meta.url).pathname;
+const BOOT_TIMEOUT = 180000;
+
+async function openElementPage(profile: string, server: Server, query = ''): Promise<RunningBrowser> {
+  const b = await launch(profile, `${server.origin}/test/pages/element.html${query}`);
+  await b.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
+  return b;
+}
+
+async function boot(b: RunningBrowser, attributes: Record<string, string>): Promise<void> {
+  await b.page.evaluate((a) => vmHarness.create(a), attributes);
+  const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string; detail: unknown };
+  assert.equal(event.type, 'vm-ready', `expected vm-ready, got ${JSON.stringify(event)}`);
+}
+
+async function run(b: RunningBrowser, command: string): Promise<string> {
+  const r = await b.page.evaluate((c) => vmHarness.run(c, 120000), command);
+  assert.equal(r.status, 0, `"${command}" exited ${r.status}: ${r.out}`);
+  return r.out;
+}
+
+/** A listing of a tree with each entry's mode, mtime, size and symlink target, as the guest sees it. */
+const describeTree = (dir: string) =>
+  `cd ${dir} && find . | sort | while read -r f; do stat -c '%n %a %Y %s %F' "$f"; [ -L "$f" ] && readlink "$f"; done | md5sum; ` +
+  `find . -type f | sort | xargs md5sum | md5sum; find . | wc -l; cd /`;
+
+test('the guest share survives a browser relaunch, and page and guest see each other\'s files', { timeout: 600000 }, async () => {
+  assert.ok(existsSync(`${repo}guest/out/manifest.json`), 'guest/out is missing: run bash guest/build.sh (npm test does)');
+  const server = await startServer();
+  const profile = newProfileDir();
+  const attributes = { src: '/guest/out/manifest.json', 'opfs-root': '/element-test' };
+  try {
+    let b = await openElementPage(profile, server);
+    let tree: string;
+    let tar: string;
+    try {
+      await boot(b, attributes);
+      await run(b, 'echo data > /mnt/opfs/x; sync');
+
+      // The page writes, the guest reads; the guest writes, the page reads.
+      await b.page.evaluate(() => vmHarness.writeText('from-page.txt', 'hello guest\n', 0o640));
+      assert.equal(await run(b, 'cat /mnt/opfs/from-page.txt; stat -c %a /mnt/opfs/from-page.txt'), 'hello guest\n640\n');
+      await run(b, 'echo from guest > /mnt/opfs/from-guest.txt');
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('from-guest.txt')), 'from guest\n');
+
+      // Modes, symlinks and mtimes as the guest sets them.
+      await run(b, 'mkdir -p /mnt/opfs/t/d && cd /mnt/opfs/t && echo a > a && chmod 751 a && ln -s a link && ' +
+        'ln -s ../x up && touch -d "2001-02-03 04:05:06" a && chmod 700 d && mkfifo pipe && cd /');
+      tree = await run(b, describeTree('/mnt/opfs/t'));
+
+      // A real tree through busybox tar: the initramfs's own /bin, /lib and /etc.
+      await run(b, 'mkdir /mnt/opfs/copy && tar -C / -cf - bin etc lib | tar -C /mnt/opfs/copy -xf - && sync');
+      tar = await run(b, describeTree('/mnt/opfs/copy'));
+      assert.equal(tar, await run(b, describeTree('/mnt/opfs/copy')));
+      await b.page.evaluate(() => vmHarness.remove());
+    } finally {
+      await b.close();
+    }
+
+    b = await openElementPage(profile, server);
+    try {
+      await boot(b, attributes);
+      assert.equal(await run(b, 'cat /mnt/opfs/x'), 'data\n');
+      assert.equal(await run(b, 'cat /mnt/opfs/from-guest.txt /mnt/opfs/from-page.txt'), 'from guest\nhello guest\n');
+      assert.equal(await run(b, describeTree('/mnt/opfs/t')), tree);
+      assert.equal(await run(b, describeTree('/mnt/opfs/copy')), tar);
+      assert.equal(await run(b, 'stat -c "%a %Y %F" /mnt/opfs/t/a /mnt/opfs/t/d /mnt/opfs/t/pipe; readlink /mnt/opfs/t/link'),
+        '751 981173106 regular file\n700 ' + (await run(b, 'stat -c %Y /mnt/opfs/t/d')).trim() + ' directory\n644 ' +
+        (await run(b, 'stat -c %Y /mnt/opfs/t/pipe')).trim() + ' fifo\na\n');
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
+
+test('the built dist/ works when served from a sub-path', { timeout: 300000 }, async () => {
+  assert.ok(existsSync(`${repo}dist/container-vm.js`), 'dist/ is missing: npm test builds it with npm run build');
+  // /apps/vm/* is served from dist/: the element must find its workers and wasm beside itself.
+  const server = await startServer({ rewrite: [['/apps/vm/', '/dist/']] });
+  const profile = newProfileDir();
+  try {
+    const b = await openElementPage(profile, server, '?module=/apps/vm/container-vm.js');
+    try {
+      await boot(b, { src: '/guest/out/manifest.json', 'opfs-root': '/dist-test' });
+      assert.equal(await run(b, 'echo works > /mnt/opfs/w; cat /mnt/opfs/w'), 'works\n');
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('w')), 'works\n');
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
+
+test('without COOP/COEP headers the element fires an error naming them', { timeout: 120000 }, async () => {
+  const server = await startServer({ isolation: false });
+  const profile = newProfileDir();
+  try {
+    const b = await openElementPage(profile, server);
+    try {
+      await b.page.evaluate(() => vmHarness.create({ src: '/guest/out/manifest.json' }));
+      const event = await b.page.evaluate(() => vmHarness.waitForEvent('vm-ready', 30000)) as { type: string; detail: { code: string; message: string } };
+      assert.equal(event.type, 'error');
+      assert.equal(event.detail.code, 'not-isolated');
+      assert.match(event.detail.message, /Cross-Origin-Opener-Policy: same-origin/);
+      assert.match(event.detail.message, /Cross-Origin-Embedder-Policy: require-corp/);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
