@@ -64,5 +64,38 @@ export function ringDoorbell(doorbell: Int32Array): void {
   Atomics.notify(doorbell, 0);
 }
 
+/**
+ * Whether to poll a shared word before sleeping on it, learned from how polling went lately.
+ * Polling pays when the other side answers within the window (a futex sleep and wake-up costs
+ * 5-20 µs in a VM, far more than a read of an open file), and wastes the window when it does not:
+ * slow OPFS calls, or more busy threads than cores, where the poller even takes the core the
+ * other side needs. So every miss doubles the number of calls that skip polling (up to 64), and
+ * a hit resets it. Measurements in BENCHMARKS.md.
+ */
+export class SpinPolicy {
+  private skip = 0;
+  private backoff = 1;
+
+  constructor(private readonly windowMs: number) {}
+
+  /** Polls `ready` for up to the window, unless backing off; true once it is ready. */
+  poll(ready: () => boolean): boolean {
+    if (this.skip > 0) {
+      this.skip--;
+      return false;
+    }
+    const end = performance.now() + this.windowMs;
+    do {
+      if (ready()) {
+        this.backoff = 1;
+        return true;
+      }
+    } while (performance.now() < end);
+    this.skip = this.backoff;
+    this.backoff = Math.min(this.backoff * 2, 64);
+    return false;
+  }
+}
+
 /** Raised when the server could not answer a message at all (it was too short to carry a tag). */
 export class ChannelError extends Error {}

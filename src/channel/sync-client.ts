@@ -1,11 +1,15 @@
 // The blocking side of the channel, for code that must return synchronously (S1's WASI calls).
 // Atomics.wait is only allowed off the main thread, so this runs in a worker.
 
-import { ChannelEndpoint, ChannelError, Slot, SlotState, ringDoorbell, slotsOf } from './layout.js';
+import { ChannelEndpoint, ChannelError, Slot, SlotState, SpinPolicy, ringDoorbell, slotsOf } from './layout.js';
+
+/** How long to poll for the answer before sleeping in Atomics.wait (when SpinPolicy allows). */
+const SPIN_MS = 0.05;
 
 export class SyncChannelClient {
   private readonly slot: Slot;
   private readonly doorbell: Int32Array;
+  private readonly spin = new SpinPolicy(SPIN_MS);
   readonly maxMessage: number;
 
   constructor(endpoint: ChannelEndpoint) {
@@ -25,6 +29,8 @@ export class SyncChannelClient {
     Atomics.store(control, 1, length);
     Atomics.store(control, 0, SlotState.Request);
     ringDoorbell(this.doorbell);
+    // Fast answers (reads, writes, getattr of open files) come back in a few µs: poll first.
+    this.spin.poll(() => Atomics.load(control, 0) === SlotState.Response);
     for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
       Atomics.wait(control, 0, s);
     }
