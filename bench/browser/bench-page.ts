@@ -118,6 +118,13 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   await call('suite');
   for (const w of echoes) w.terminate();
 
+  if (options.warmOnly) {
+    await host.close();
+    const measurements = await call('results');
+    client.terminate();
+    return { measurements, notes, userAgent: navigator.userAgent };
+  }
+
   progress('cold readdir after storage worker restarts');
   for (let i = 0; i < options.runs; i++) {
     await host.close();

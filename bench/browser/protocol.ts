@@ -19,9 +19,11 @@ export interface BenchOptions {
   runs: number;
   /** Multiplies iteration counts (0.1 for a quick smoke run). */
   scale: number;
+  /** Only the warm operations (no restarts, no 10,000-file share): for iterating on the channel. */
+  warmOnly: boolean;
 }
 
-export const DEFAULT_OPTIONS: BenchOptions = { runs: 7, scale: 1 };
+export const DEFAULT_OPTIONS: BenchOptions = { runs: 7, scale: 1, warmOnly: false };
 
 /** Control block of the raw SharedArrayBuffer channel used for the floor: state, op, length, offset. */
 export const enum RawState { Idle = 0, Request = 1, Response = 2 }

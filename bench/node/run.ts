@@ -1,6 +1,7 @@
 // `npm run bench`: serves the repository, runs bench/index.html in headless Chromium, and prints
 // a markdown report (also written to bench/results/latest.md, raw numbers to latest.json).
-// Options: --runs N (default 7), --scale X (iteration counts times X; 0.1 for a quick look).
+// Options: --runs N (default 7), --scale X (iteration counts times X; 0.1 for a quick look),
+// --warm-only (skip restarts and the 10,000-file share: for iterating on the channel).
 
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { mkdirSync, writeFileSync } from 'node:fs';
@@ -128,9 +129,10 @@ async function bundleStorageWorker(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, scale: { type: 'string' } } });
+  const { values } = parseArgs({ options: { runs: { type: 'string' }, scale: { type: 'string' }, 'warm-only': { type: 'boolean' } } });
   const runs = Number(values.runs ?? 7);
   const scale = Number(values.scale ?? 1);
+  const warmOnly = values['warm-only'] ?? false;
   const loadBefore = os.loadavg();
   const started = Date.now();
   await bundleStorageWorker();
@@ -140,7 +142,7 @@ async function main(): Promise<void> {
   try {
     b.page.on('console', (msg) => { if (msg.text().startsWith('bench:')) console.error(msg.text()); });
     await b.page.waitForFunction('globalThis.bench !== undefined', { timeout: 30_000 });
-    await b.page.evaluate((o) => (globalThis as any).bench.start(o), { runs, scale });
+    await b.page.evaluate((o) => (globalThis as any).bench.start(o), { runs, scale, warmOnly });
     // Poll rather than await one long evaluate: CDP calls time out long before a run ends.
     let state: { result: BenchResult | null; error: string | null };
     for (;;) {
