@@ -2,6 +2,7 @@
 // Set-up that `npm start`, `npm test` and `npm run bench` do for themselves on a fresh machine:
 //   deps      npm packages (npm ci) when node_modules is missing or older than package-lock.json
 //   chromium  Debian's chromium (apt-get) when /usr/bin/chromium is missing
+//   guest     the default x86 guest in guest/out (guest/build.sh decides what is stale)
 // Plain JavaScript with no dependencies, since it runs before any package is installed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -39,8 +40,18 @@ function ensureChromium() {
   }
 }
 
+function ensureGuest() {
+  try {
+    run('bash', [join(root, 'guest', 'build.sh')]);
+  } catch {
+    console.error('Could not build the default guest (see the messages above; guest/README.md says what it needs).');
+    process.exit(1);
+  }
+}
+
 for (const what of process.argv.slice(2)) {
   if (what === 'deps') ensureDeps();
   else if (what === 'chromium') ensureChromium();
+  else if (what === 'guest') ensureGuest();
   else throw new Error(`unknown set-up step ${what}`);
 }

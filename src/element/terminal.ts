@@ -15,6 +15,8 @@ export class TerminalView {
       convertEol: false,
       cursorBlink: true,
       scrollback: 5000,
+      // Lets the guest ask for the window size (CSI 18 t): a serial console has no other way.
+      windowOptions: { getWinSizeChars: true },
       fontFamily: prop('--container-vm-font-family', 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace'),
       fontSize: Number.parseFloat(prop('--container-vm-font-size', '14')),
       theme: {

@@ -47,14 +47,15 @@ const vmHarness = {
   async run(command: string, timeoutMs = 60000): Promise<{ out: string; status: number }> {
     const id = nextMarker++;
     const start = output.length;
-    // The shell expands "@@E""ND" to @@END: the echoed line has quotes, the result does not.
-    vm!.send(`${command}; echo "@@E""ND${id}:$?@@"\n`);
+    // The shell expands "@@S""TART" to @@START: the echoed line (which the shell wraps at the
+    // terminal's width) has the quotes, the command's own output does not.
+    vm!.send(`echo "@@S""TART${id}@@"; ${command}; echo "@@E""ND${id}:$?@@"\n`);
+    const begin = `@@START${id}@@\r\n`;
     const end = new RegExp(`@@END${id}:(\\d+)@@`);
     await waitFor(() => end.test(output.slice(start)), timeoutMs, `command ${JSON.stringify(command)}`);
     const text = output.slice(start);
     const match = end.exec(text)!;
-    // Drop the echoed command line (up to the first newline) and the marker line.
-    const body = text.slice(text.indexOf('\n') + 1, match.index).replace(/\r/g, '');
+    const body = text.slice(text.indexOf(begin) + begin.length, match.index).replace(/\r/g, '');
     return { out: body, status: Number(match[1]) };
   },
   readText: (path: string) => vm!.fs.readText(path),
