@@ -35,6 +35,7 @@ const onUnlessFalse = {
 };
 
 /**
+ * @tagname container-vm
  * @summary Runs a Linux guest (v86 image manifest or container2wasm .wasm) with a terminal and a
  * persistent OPFS share mounted in the guest.
  *
@@ -66,8 +67,6 @@ export class ContainerVm extends LitElement {
     mount: { type: String, reflect: true },
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     state: { type: String, reflect: true, attribute: 'state' },
-    statusText: { state: true },
-    progressFraction: { state: true },
   };
 
   static override styles = [
@@ -109,8 +108,9 @@ export class ContainerVm extends LitElement {
   declare autostart: boolean;
   /** What the VM is doing; reflected as the `state` attribute for styling. */
   declare state: VmState;
-  declare private statusText: string;
-  declare private progressFraction: number | null;
+  /** The status line's text and the progress bar's fill (0..1, null: no bar). */
+  private statusText = '';
+  private progressFraction: number | null = null;
 
   private terminal: TerminalView | null = null;
   private storage: Promise<{ host: StorageHost; fs: ShareFs }> | null = null;
@@ -130,8 +130,6 @@ export class ContainerVm extends LitElement {
     this.mount = '/mnt/opfs';
     this.autostart = true;
     this.state = 'idle';
-    this.statusText = '';
-    this.progressFraction = null;
   }
 
   /** The share's files, through the storage worker: readFile, writeFile, readDir, stat, mkdir, remove, rename. */
@@ -218,6 +216,7 @@ export class ContainerVm extends LitElement {
           const name = what.split('/').pop() ?? what;
           this.setState('loading', total ? `Downloading ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `Downloading ${name}: ${formatBytes(loaded)}`);
           this.progressFraction = total ? loaded / total : null;
+          this.requestUpdate();
           this.emit<ProgressDetail>('progress', { what, loaded, total });
         },
         started: () => {
@@ -281,13 +280,18 @@ export class ContainerVm extends LitElement {
   private setState(state: VmState, text: string): void {
     this.state = state;
     this.statusText = text;
+    this.requestUpdate();
   }
 
   private emit<T>(type: string, detail: T): void {
-    // `error` does not bubble, like an <img>'s: on window it would look like an uncaught exception.
-    const bubbles = type !== 'error';
-    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
+    dispatch(this, type, detail);
   }
+}
+
+/** Fires one of the element's events. `error` does not bubble, like an <img>'s: on window it would look like an uncaught exception. */
+function dispatch<T>(target: EventTarget, type: string, detail: T): void {
+  const bubbles = type !== 'error';
+  target.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
 }
 
 function formatBytes(n: number): string {
