@@ -4,6 +4,7 @@
 //   chunk-*.js        code the entries share
 // npm packages are bundled in: workers cannot use import maps.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
+import terser from '@rollup/plugin-terser';
 import { readFileSync } from 'node:fs';
 
 /** Emits files the code loads by URL (not by import) next to the entries. */
@@ -31,6 +32,7 @@ export default {
   },
   plugins: [
     nodeResolve({ browser: true }),
+    terser({ format: { comments: false } }),
     assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm' }),
   ],
 };
