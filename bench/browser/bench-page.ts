@@ -52,7 +52,7 @@ async function wipe(name: string): Promise<void> {
   await root.removeEntry(name, { recursive: true }).catch(() => undefined);
 }
 
-async function startEcho(sab: SharedArrayBuffer, mode: 'wait' | 'waitAsync', file: string): Promise<Worker> {
+async function startEcho(sab: SharedArrayBuffer, mode: 'wait' | 'waitAsync' | 'spin', file: string): Promise<Worker> {
   const w = moduleWorker('./echo-worker.js', `bench echo (${mode})`);
   const ready = nextMessage(w);
   w.postMessage({ sab, mode, file });
@@ -80,11 +80,22 @@ async function bootFloor(root: string): Promise<number> {
   const t0 = performance.now();
   const w = moduleWorker('./boot-worker.js', 'bench boot');
   const up = nextMessage(w);
-  w.postMessage(root);
+  w.postMessage({ path: root });
   await up;
   const t = performance.now() - t0;
   w.terminate();
   return t;
+}
+
+/** A raw listing of `path` by a freshly started worker (its JavaScript as cold as a restarted storage worker's), in µs. */
+async function listInFreshWorker(path: string): Promise<number> {
+  const w = moduleWorker('./boot-worker.js', 'bench fresh lister');
+  const reply = nextMessage(w) as Promise<{ ms: number; entries: number }>;
+  w.postMessage({ path, list: true });
+  const { ms, entries } = await reply;
+  w.terminate();
+  if (entries !== 100) throw new Error(`fresh worker listed ${entries} entries`);
+  return ms * 1000;
 }
 
 function median(xs: number[]): number {
@@ -106,8 +117,12 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   await call('setupRaw', options);
   const sabWait = new SharedArrayBuffer(RAW_HEADER_BYTES + MiB);
   const sabAsync = new SharedArrayBuffer(RAW_HEADER_BYTES + MiB);
-  const echoes = [await startEcho(sabWait, 'wait', 'served-wait.bin'), await startEcho(sabAsync, 'waitAsync', 'served-async.bin')];
-  await call('attachEcho', sabWait, sabAsync);
+  const sabSpin = new SharedArrayBuffer(RAW_HEADER_BYTES + MiB);
+  const echoes = [
+    await startEcho(sabWait, 'wait', 'served-wait.bin'), await startEcho(sabAsync, 'waitAsync', 'served-async.bin'),
+    await startEcho(sabSpin, 'spin', 'served-spin.bin'),
+  ];
+  await call('attachEcho', sabWait, sabAsync, sabSpin);
   await call('setupInProcess');
 
   progress('filling the share through 9P');
@@ -130,7 +145,9 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     await host.close();
     host = await StorageHost.start({ root: `/${SHARE_ROOT}` });
     // Alternate which listing goes first, so neither always profits from the other's warm-up.
+    if (i % 2 === 1) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
     await call('cold', await host.connect(), i % 2 === 1);
+    if (i % 2 === 0) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
   }
   await host.close();
 

@@ -2,13 +2,14 @@
 // no store in between. It holds a FileSystemSyncAccessHandle so it can also serve reads and
 // writes, which is the least any storage worker could do for a read or write over shared memory.
 // `mode: 'wait'` blocks in Atomics.wait (the floor); `mode: 'waitAsync'` waits the way the real
-// channel server must (it has to keep its event loop free for OPFS promises), to show that cost.
+// channel server must (it has to keep its event loop free for OPFS promises), to show that cost;
+// `mode: 'spin'` polls for up to 50 µs after each answer before Atomics.wait, as the channel does.
 
-import { MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, opfsDir } from './protocol.js';
+import { MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SPIN_MS, opfsDir, pollFor } from './protocol.js';
 
 interface Start {
   sab: SharedArrayBuffer;
-  mode: 'wait' | 'waitAsync';
+  mode: 'wait' | 'waitAsync' | 'spin';
   /** File in the raw root to serve reads and writes from. */
   file: string;
 }
@@ -34,8 +35,9 @@ self.onmessage = async (e: MessageEvent<Start>) => {
     return op !== RawOp.Stop;
   };
 
-  if (mode === 'wait') {
+  if (mode !== 'waitAsync') {
     for (;;) {
+      if (mode === 'spin') pollFor(SPIN_MS, () => Atomics.load(ctrl, 0) === RawState.Request);
       for (let s = Atomics.load(ctrl, 0); s !== RawState.Request; s = Atomics.load(ctrl, 0)) Atomics.wait(ctrl, 0, s);
       if (!serve()) break;
     }

@@ -39,6 +39,15 @@ export const BIG_ROOT = 'bench-10k';
 export const EMPTY_ROOT = 'bench-empty';
 export const INPROC_ROOT = 'bench-inproc';
 
+/** The polling window of the channel (src/channel), for the floor that polls the same way. */
+export const SPIN_MS = 0.05;
+
+/** Polls `ready` for up to `ms` (no back-off: the floor's partner always answers quickly). */
+export function pollFor(ms: number, ready: () => boolean): void {
+  const end = performance.now() + ms;
+  while (!ready() && performance.now() < end);
+}
+
 /** Times `n` calls as one batch: performance.now() ticks in 5 µs steps here, too coarse for one call. */
 export function microsPerOp(n: number, op: (i: number) => void): number {
   const t0 = performance.now();
