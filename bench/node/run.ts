@@ -143,6 +143,10 @@ async function main(): Promise<void> {
   const server = await startServer();
   const profile = newProfileDir();
   const b = await launch(profile, `${server.origin}/bench/index.html`);
+  // Interrupted, take Chromium down too (launch() leaves signals to us).
+  const abort = () => { b.kill(); removeProfileDir(profile); process.exit(130); };
+  process.once('SIGINT', abort);
+  process.once('SIGTERM', abort);
   try {
     b.page.on('console', (msg) => { if (msg.text().startsWith('bench:')) console.error(msg.text()); });
     await b.page.waitForFunction('globalThis.bench !== undefined', { timeout: 30_000 });
