@@ -185,9 +185,10 @@ export class Store {
   }
 
   private async fileSize(inode: Inode): Promise<number> {
+    // The store is the share's only writer and tracks every size change, so a known size is exact.
+    if (inode.size >= 0) return inode.size;
     const h = this.handles.peek(inode);
     if (h) return (inode.size = h.getSize());
-    if (inode.size >= 0) return inode.size;
     const f = await inode.file!.getFile();
     inode.size = f.size;
     if (inode.metaGuessed) {
@@ -260,7 +261,7 @@ export class Store {
   async read(inode: Inode, offset: number, dest: Uint8Array): Promise<number> {
     if (!inode.isFile) throw new FsError(inode.isDir ? Errno.EISDIR : Errno.EINVAL);
     const h = await this.handleFor(inode);
-    const size = h.getSize();
+    const size = inode.size >= 0 ? inode.size : (inode.size = h.getSize());
     if (offset >= size || dest.length === 0) return 0;
     return h.read(dest.subarray(0, Math.min(dest.length, size - offset)), { at: offset });
   }
@@ -268,7 +269,7 @@ export class Store {
   async write(inode: Inode, offset: number, src: Uint8Array, append: boolean): Promise<number> {
     if (!inode.isFile) throw new FsError(inode.isDir ? Errno.EISDIR : Errno.EINVAL);
     const h = await this.handleFor(inode);
-    const at = append ? h.getSize() : offset;
+    const at = append ? (inode.size >= 0 ? inode.size : h.getSize()) : offset;
     if (at + src.length > Number.MAX_SAFE_INTEGER) throw new FsError(Errno.EFBIG);
     let n: number;
     try {
