@@ -1,10 +1,15 @@
 import { crossOriginIsolation } from './web-server-common.mjs';
 
+// `npm start`: the demo at http://localhost:8000/ (served from demo/index.html).
+const demoAtRoot = async (ctx, next) => {
+  if (ctx.path === '/') return ctx.redirect('/demo/');
+  return next();
+};
+
 export default {
   nodeResolve: true,
   open: false,
   port: Number(process.env.PORT ?? 8000),
   rootDir: '.',
-  appIndex: 'demo/index.html',
-  middleware: [crossOriginIsolation],
+  middleware: [crossOriginIsolation, demoAtRoot],
 };
