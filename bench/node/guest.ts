@@ -1,0 +1,419 @@
+// The guest benchmark: the default x86 guest (guest/out) in headless Chromium, its persistent share
+// (<container-vm>: v86 handle9p -> channel -> M1 over OPFS) side by side, in the same run, with v86's
+// own in-memory 9p filesystem booting the same image, and the guest's RAM tmpfs as the floor.
+//   1. page load to shell prompt, cold (fresh profile each);
+//   2. dd of 16 MiB to and from the share, bs=1M and bs=4k, timed inside the guest;
+//   3. cat of 2,500 small files, timed inside the guest.
+// Prints a markdown section and writes bench/results/guest.md (raw numbers in guest.json).
+//
+//   npm run build:ts && node build/bench/node/guest.js [--boots 3] [--runs 3] [--files 2500] [--wait-load 1.0]
+//
+// Times inside the guest come from busybox ash's $EPOCHREALTIME (a builtin: no fork), read before
+// and after the command; Debian's busybox `date` has no %N and its dd prints no timing.
+
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import { parseArgs } from 'node:util';
+import type { Page } from 'puppeteer-core';
+import { RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
+import type { BootResult, CommandResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
+
+declare const guestBench: GuestBenchApi;
+
+const MiB = 2 ** 20;
+const DD_BYTES = 16 * MiB;
+const PAGE = '/bench/guest/index.html';
+const KINDS: VmKind[] = ['element', 'memory'];
+const SHARE = '/mnt/opfs';
+const TMP = '/tmp';
+
+interface Options { boots: number; runs: number; files: number; waitLoad: number | null }
+
+/** Every figure of one run, raw (seconds), for guest.json and the report. */
+interface Results {
+  browser: string;
+  userAgent: string;
+  date: string;
+  machine: string;
+  load: Record<string, number[]>;
+  coldBootMs: Record<VmKind, number[]>;
+  /** Boot time (boot() call to ready marker) of the VMs the measurements ran on. */
+  measuredVmBootMs: Partial<Record<VmKind, number>>;
+  mounts: Partial<Record<VmKind, string>>;
+  /** key `${vm}:${what}` -> seconds per run, measured in the guest. */
+  guest: Record<string, number[]>;
+  /** The same commands timed on the page (send to end marker): a check on the guest's clock. */
+  host: Record<string, number[]>;
+  setupS: Record<string, number>;
+  /** key `${vm}:${what}` -> the 9P traffic of one traced run (the kernel's 9p tracepoints). */
+  traffic: Record<string, Traffic>;
+  files: number;
+}
+
+/** One command's 9P messages as the guest's kernel saw them. */
+interface Traffic {
+  /** The command's own time in that traced run (tracing slows it). */
+  seconds: number;
+  messages: number;
+  byType: Record<string, number>;
+  /** Sum over messages of request to response, seconds. */
+  roundTrips: number;
+  /** Events the trace buffer lost (0 when it was big enough). */
+  lost: number;
+}
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  const m = s.length >> 1;
+  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
+}
+
+/** The browser and profile in use, so an interrupted run leaves neither behind. */
+let current: { browser: RunningBrowser | null; profile: string } | null = null;
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.on(signal, () => {
+    current?.browser?.kill();
+    if (current) removeProfileDir(current.profile);
+    process.exit(130);
+  });
+}
+
+/** Launches Chromium on a fresh profile; close() also removes the profile. */
+async function openPage(url: string): Promise<RunningBrowser> {
+  current = { browser: null, profile: newProfileDir() };
+  current.browser = await launch(current.profile, url);
+  return current.browser;
+}
+
+async function closePage(): Promise<void> {
+  const c = current;
+  current = null;
+  await c?.browser?.close();
+  if (c) removeProfileDir(c.profile);
+}
+
+const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
+
+function log(msg: string): void {
+  console.error(`guest bench: ${msg} (load ${loadavg().join(' ')})`);
+}
+
+/** Runs a command line in a VM's shell. Polls: one CDP call waiting for minutes would time out. */
+async function run(page: Page, kind: VmKind, command: string, timeoutMs = 600_000): Promise<CommandResult> {
+  const id = await page.evaluate((k, c) => guestBench.send(k, c), kind, command);
+  const started = Date.now();
+  for (;;) {
+    await sleep(100);
+    const r = await page.evaluate((i) => guestBench.poll(i), id);
+    if (r && 'error' in r) throw new Error(r.error);
+    if (r) return r;
+    if (Date.now() - started > timeoutMs) throw new Error(`${kind}: "${command}" did not finish in ${timeoutMs / 1000} s`);
+  }
+}
+
+async function ok(page: Page, kind: VmKind, command: string): Promise<string> {
+  const r = await run(page, kind, command);
+  if (r.status !== 0) throw new Error(`${kind}: "${command}" exited ${r.status}: ${r.out}`);
+  return r.out;
+}
+
+/** Seconds between two $EPOCHREALTIME values ("sec.usec"), in integers to keep the microseconds. */
+function epochDiff(t0: string, t1: string): number {
+  const [s0, u0] = t0.split('.').map(Number) as [number, number];
+  const [s1, u1] = t1.split('.').map(Number) as [number, number];
+  return (s1 - s0) + (u1 - u0) / 1e6;
+}
+
+/** Runs `command` between two reads of the guest's clock; returns guest and page seconds. */
+async function timed(page: Page, kind: VmKind, command: string): Promise<{ guest: number; host: number }> {
+  const r = await run(page, kind, `t0=$EPOCHREALTIME; ${command}; s=$?; t1=$EPOCHREALTIME; echo "@T $t0 $t1 $s"`);
+  const m = /@T (\d+\.\d+) (\d+\.\d+) (\d+)/.exec(r.out);
+  if (!m) throw new Error(`${kind}: no timing in the output of "${command}": ${r.out}`);
+  if (m[3] !== '0') throw new Error(`${kind}: "${command}" exited ${m[3]}: ${r.out}`);
+  return { guest: epochDiff(m[1]!, m[2]!), host: r.hostMs / 1000 };
+}
+
+async function waitForLowLoad(max: number): Promise<void> {
+  const until = Date.now() + 10 * 60_000;
+  while (os.loadavg()[0]! > max && Date.now() < until) {
+    log(`waiting for the 1-minute load to fall below ${max}`);
+    await sleep(15_000);
+  }
+}
+
+/** Row 1: navigation start to the ready marker, each boot in a fresh browser profile. */
+async function coldBoot(server: Server, kind: VmKind): Promise<number> {
+  const b = await openPage(`${server.origin}${PAGE}?boot=${kind}`);
+  try {
+    const started = Date.now();
+    for (;;) {
+      await sleep(200);
+      const a = await b.page.evaluate(() => guestBench.autoboot());
+      if (a?.error) throw new Error(`${kind} boot failed: ${a.error}`);
+      if (a?.result) return a.result.readyAt;
+      if (Date.now() - started > 300_000) throw new Error(`${kind} did not boot in 300 s`);
+    }
+  } finally {
+    await closePage();
+  }
+}
+
+async function bootVm(page: Page, kind: VmKind): Promise<BootResult> {
+  await page.evaluate((k) => guestBench.startBoot(k), kind);
+  const started = Date.now();
+  for (;;) {
+    await sleep(500);
+    const s = await page.evaluate((k) => guestBench.bootState(k), kind);
+    if (s.error) throw new Error(`${kind} boot failed: ${s.error}`);
+    if (s.result) return s.result;
+    if (Date.now() - started > 300_000) throw new Error(`${kind} did not boot in 300 s; console tail: ${JSON.stringify(s.tail)}`);
+  }
+}
+
+const TRACE = '/sys/kernel/tracing';
+/**
+ * busybox awk over the trace: pairs each 9p_client_req with the following 9p_client_res (one
+ * shell command issues one request at a time) and sums the round trips per message type.
+ */
+const TRACE_AWK = `awk '$5 == "9p_client_req:" { t = $4 + 0; n++; c[$9]++; req = t } ` +
+  `$5 == "9p_client_res:" { rt += ($4 + 0) - req } ` +
+  `END { printf "@D %d %.6f", n, rt; for (k in c) printf " %s=%d", k, c[k]; print "" }'`;
+
+async function startTracing(page: Page, kind: VmKind): Promise<void> {
+  // 8 MiB of guest RAM: room for the ~65,000 events of the cat of 2,500 files.
+  await ok(page, kind, `grep -q ' ${TRACE} ' /proc/mounts || mount -t tracefs nodev ${TRACE}; echo 8192 > ${TRACE}/buffer_size_kb; ls ${TRACE}/events/9p/9p_client_req >/dev/null`);
+}
+
+/** Runs `command` once with the 9p tracepoints on and counts its messages. */
+async function traced(page: Page, kind: VmKind, command: string): Promise<Traffic> {
+  const on = (v: number) => `echo ${v} > ${TRACE}/events/9p/9p_client_req/enable; echo ${v} > ${TRACE}/events/9p/9p_client_res/enable`;
+  const out = await ok(page, kind, `echo > ${TRACE}/trace; ${on(1)}; t0=$EPOCHREALTIME; ${command}; t1=$EPOCHREALTIME; ${on(0)}; ` +
+    `echo "@T $t0 $t1"; grep -m1 entries-in-buffer ${TRACE}/trace; ${TRACE_AWK} ${TRACE}/trace; echo > ${TRACE}/trace`);
+  const t = /@T (\d+\.\d+) (\d+\.\d+)/.exec(out);
+  const d = /@D (\d+) ([\d.]+)(.*)/.exec(out);
+  const e = /entries-in-buffer\/entries-written: (\d+)\/(\d+)/.exec(out);
+  if (!t || !d) throw new Error(`${kind}: no trace summary for "${command}": ${out}`);
+  const byType: Record<string, number> = {};
+  for (const m of d[3]!.matchAll(/P9_T(\w+)=(\d+)/g)) byType[m[1]!] = Number(m[2]);
+  return {
+    seconds: epochDiff(t[1]!, t[2]!), messages: Number(d[1]), byType, roundTrips: Number(d[2]),
+    lost: e ? Number(e[2]) - Number(e[1]) : 0,
+  };
+}
+
+function record(res: Results, key: string, t: { guest: number; host: number }): void {
+  (res.guest[key] ??= []).push(t.guest);
+  (res.host[key] ??= []).push(t.host);
+}
+
+/** Rows 2 and 3 (and their floors) on one VM. */
+async function measure(page: Page, kind: VmKind, o: Options, res: Results): Promise<void> {
+  res.mounts[kind] = (await ok(page, kind, `grep ' ${SHARE} ' /proc/mounts`)).trim();
+  const dropCaches = 'sync; echo 3 > /proc/sys/vm/drop_caches';
+
+  // What a timed command costs beyond its work: ash forking and exec'ing busybox.
+  for (let i = 0; i < o.runs; i++) record(res, `${kind}:exec`, await timed(page, kind, 'dd if=/dev/zero of=/dev/null count=0 2>/dev/null'));
+
+  log(`${kind}: dd`);
+  for (let i = 0; i < o.runs; i++) {
+    for (const dir of [SHARE, TMP]) {
+      for (const bs of ['1M', '4k']) {
+        const count = DD_BYTES / (bs === '1M' ? MiB : 4096);
+        const f = `${dir}/dd.bin`;
+        await ok(page, kind, `rm -f ${f}; ${dropCaches}`);
+        record(res, `${kind}:write:${dir}:${bs}`, await timed(page, kind, `dd if=/dev/zero of=${f} bs=${bs} count=${count} conv=fsync 2>/dev/null`));
+        const size = (await ok(page, kind, `stat -c %s ${f}; ${dropCaches}`)).trim();
+        if (Number(size) !== DD_BYTES) throw new Error(`${kind}: ${f} has ${size} bytes after dd, not ${DD_BYTES}`);
+        record(res, `${kind}:read:${dir}:${bs}`, await timed(page, kind, `dd if=${f} of=/dev/null bs=${bs} 2>/dev/null`));
+      }
+    }
+  }
+  await ok(page, kind, `rm -f ${SHARE}/dd.bin ${TMP}/dd.bin`);
+
+  log(`${kind}: creating ${o.files} files in ${SHARE}/many and ${TMP}/many`);
+  for (const dir of [SHARE, TMP]) {
+    // ash's printf is a builtin: one create + write + close per file, no fork. 100 bytes each.
+    const made = await timed(page, kind,
+      `mkdir -p ${dir}/many && cd ${dir}/many && i=0 && while [ $i -lt ${o.files} ]; do printf '%099d\\n' $i > f$i; i=$((i+1)); done; cd /`);
+    res.setupS[`${kind}:create:${dir}`] = made.guest;
+    const check = (await ok(page, kind, `ls ${dir}/many | wc -l; cat ${dir}/many/* | wc -c`)).trim().split(/\s+/).map(Number);
+    if (check[0] !== o.files || check[1] !== o.files * 100) throw new Error(`${kind}: ${dir}/many has ${check[0]} files, ${check[1]} bytes`);
+  }
+  log(`${kind}: cat`);
+  for (let i = 0; i < o.runs; i++) {
+    for (const dir of [SHARE, TMP]) {
+      await ok(page, kind, dropCaches);
+      record(res, `${kind}:cat:${dir}`, await timed(page, kind, `cat ${dir}/many/* > /dev/null`));
+    }
+  }
+
+  // The same cat with the share remounted cache=loose (the guest caches dentries, attributes
+  // and pages; p9.cache=loose on the kernel command line): what a cached mount would buy.
+  await ok(page, kind, `umount ${SHARE} && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose host9p ${SHARE}`);
+  for (let i = 0; i < o.runs; i++) {
+    await ok(page, kind, dropCaches);
+    record(res, `${kind}:catLoose:cold`, await timed(page, kind, `cat ${SHARE}/many/* > /dev/null`));
+    record(res, `${kind}:catLoose:warm`, await timed(page, kind, `cat ${SHARE}/many/* > /dev/null`));
+  }
+  await ok(page, kind, `umount ${SHARE} && mount-opfs`);
+
+  // Where the time goes: one traced run of each operation on the share (not in the table).
+  log(`${kind}: tracing 9P messages`);
+  await startTracing(page, kind);
+  res.traffic[`${kind}:cat`] = await traced(page, kind, `cat ${SHARE}/many/* > /dev/null`);
+  for (const bs of ['1M', '4k']) {
+    const count = DD_BYTES / (bs === '1M' ? MiB : 4096);
+    await ok(page, kind, `rm -f ${SHARE}/dd.bin; ${dropCaches}`);
+    res.traffic[`${kind}:write:${bs}`] = await traced(page, kind, `dd if=/dev/zero of=${SHARE}/dd.bin bs=${bs} count=${count} conv=fsync 2>/dev/null`);
+    await ok(page, kind, dropCaches);
+    res.traffic[`${kind}:read:${bs}`] = await traced(page, kind, `dd if=${SHARE}/dd.bin of=/dev/null bs=${bs} 2>/dev/null`);
+  }
+  await ok(page, kind, `rm -rf ${SHARE}/many ${TMP}/many ${SHARE}/dd.bin`);
+}
+
+// ---- the report ----
+
+const fmtS = (s: number) => (s >= 10 ? s.toFixed(1) : s >= 1 ? s.toFixed(2) : s.toFixed(3)) + ' s';
+const mbps = (s: number) => `${(DD_BYTES / 1e6 / s).toFixed(1)} MB/s`;
+
+function report(res: Results, o: Options): string {
+  const g = (key: string) => res.guest[key];
+  const med = (key: string) => median(g(key)!);
+  const pooled = (what: string) => median(KINDS.flatMap((k) => g(`${k}:${what}`) ?? []));
+  const lines: string[] = [];
+  lines.push(
+    `## Guest benchmark — ${res.date}`, '',
+    `- Browser: ${res.browser} (headless), ${res.userAgent}`,
+    `- Machine: ${res.machine}`,
+    `- Load average (1, 5, 15 min): ${Object.entries(res.load).map(([when, l]) => `${when} ${l.join(' ')}`).join('; ')}`,
+    `- Guest: guest/out (Linux 6.1 686, busybox), 128 MiB, same image, memory and kernel command line in both VMs. ` +
+      `"container-vm" is the <container-vm> element: v86's handle9p -> SharedArrayBuffer channel -> M1 in the storage worker -> OPFS. ` +
+      '"v86 in-memory" is v86 booted directly in a worker with `filesystem: {}` (its lib/9p.js over an in-memory store). Both in the same run.',
+    `- Share mount: container-vm \`${res.mounts.element ?? '?'}\`; v86 in-memory \`${res.mounts.memory ?? '?'}\``,
+    `- Medians of ${o.runs} runs, timed inside the guest with ash's $EPOCHREALTIME around the command (includes forking and exec'ing busybox: ` +
+      `median ${fmtS(pooled('exec'))} for an empty dd). MB = 10^6 bytes. dd writes use conv=fsync; caches dropped (echo 3 > /proc/sys/vm/drop_caches) before every write and read.`,
+    '- The tmpfs column is the same command on the guest\'s RAM disk: the guest\'s own CPU cost. It is not a lower bound for big writes: ' +
+      'with cache=none the 9p client hands the guest\'s user pages to the device (zero copy), while tmpfs allocates, zeroes and copies pages.',
+    '',
+  );
+  lines.push('| measurement | container-vm share | v86 in-memory 9p | guest tmpfs /tmp (the guest\'s own cost) | target | met |', '|---|---:|---:|---:|---|:-:|');
+  const boot = (k: VmKind) => median(res.coldBootMs[k]) / 1000;
+  const range = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(1)}–${(Math.max(...xs) / 1000).toFixed(1)} s`;
+  if (res.coldBootMs.element.length) {
+    lines.push(`| page load to shell prompt, cold, fresh profile (median of ${res.coldBootMs.element.length}; range) | ${fmtS(boot('element'))} (${range(res.coldBootMs.element)}) | ` +
+      `${res.coldBootMs.memory.length ? `${fmtS(boot('memory'))} (${range(res.coldBootMs.memory)})` : '—'} | — | — | |`);
+  }
+  for (const op of ['write', 'read'] as const) {
+    for (const bs of ['1M', '4k']) {
+      const key = (k: VmKind, dir: string) => `${k}:${op}:${dir}:${bs}`;
+      const ours = med(key('element', SHARE));
+      const theirs = med(key('memory', SHARE));
+      const floor = pooled(`${op}:${TMP}:${bs}`);
+      const cell = (s: number) => `${mbps(s)} (${fmtS(s)})`;
+      lines.push(`| dd ${op} 16 MiB, bs=${bs} | ${cell(ours)} | ${cell(theirs)} | ${cell(floor)} | ≥ v86 in-memory | ${ours <= theirs ? 'yes' : '**no**'} |`);
+    }
+  }
+  const cat = med(`element:cat:${SHARE}`);
+  lines.push(`| cat ${res.files.toLocaleString('en')} files of 100 bytes, one directory | ${fmtS(cat)} | ${fmtS(med(`memory:cat:${SHARE}`))} | ${fmtS(pooled(`cat:${TMP}`))} | ≤ 0.5 s (v86 issue 1451: 1.92 s) | ${cat <= 0.5 ? 'yes' : '**no**'} |`);
+  if (g('element:catLoose:cold')) {
+    for (const w of ['cold', 'warm']) {
+      lines.push(`| the same cat, share remounted cache=loose, ${w === 'cold' ? 'after drop_caches' : 'run again (cached)'} (not the default) | ` +
+        `${fmtS(med(`element:catLoose:${w}`))} | ${fmtS(med(`memory:catLoose:${w}`))} | | ≤ 0.5 s | ${med(`element:catLoose:${w}`) <= 0.5 ? 'yes' : 'no'} |`);
+    }
+  }
+  lines.push('');
+
+  if (Object.keys(res.traffic).length) {
+    lines.push('Where the time goes: one more run of each operation on the share with the guest kernel\'s 9p tracepoints on ' +
+      '(9p_client_req/res). Round trip = request to response as the guest\'s 9P client sees it (transport and server); ' +
+      'the rest of the time is the guest\'s own work. Tracing slows the guest, so read the shares and counts rather than the times.', '',
+      '| operation | VM | 9P messages | messages by type | mean round trip | time in round trips |', '|---|---|---:|---|---:|---:|');
+    const ops: [string, string][] = [['cat', `cat of ${res.files.toLocaleString('en')} files`], ['write:1M', 'dd write bs=1M'], ['write:4k', 'dd write bs=4k'], ['read:1M', 'dd read bs=1M'], ['read:4k', 'dd read bs=4k']];
+    for (const [op, label] of ops) {
+      for (const k of KINDS) {
+        const t = res.traffic[`${k}:${op}`];
+        if (!t) continue;
+        const types = Object.entries(t.byType).sort((a, b) => b[1] - a[1]).map(([n, c]) => `${n} ${c}`).join(', ');
+        const lost = t.lost ? ` (trace lost ${t.lost} events)` : '';
+        lines.push(`| ${label} | ${k === 'element' ? 'container-vm' : 'v86 in-memory'} | ${t.messages.toLocaleString('en')}${lost} | ${types} | ` +
+          `${t.messages ? (t.roundTrips / t.messages * 1e6).toFixed(0) : '—'} µs | ${(t.roundTrips / t.seconds * 100).toFixed(0)}% of ${fmtS(t.seconds)} |`);
+      }
+    }
+    lines.push('');
+  }
+
+  // Spread and the page-side check on the guest's clock.
+  lines.push('<details><summary>Every run (guest seconds; page-side send-to-marker seconds in brackets)</summary>', '', '| key | runs |', '|---|---|');
+  for (const key of Object.keys(res.guest)) {
+    lines.push(`| ${key} | ${res.guest[key]!.map((s, i) => `${s.toFixed(3)} [${res.host[key]![i]!.toFixed(3)}]`).join(', ')} |`);
+  }
+  lines.push('', `Cold boots (ms from navigation start): element ${res.coldBootMs.element.map((x) => x.toFixed(0)).join(', ')}; ` +
+    `in-memory ${res.coldBootMs.memory.map((x) => x.toFixed(0)).join(', ')}. VMs used for the measurements booted in ` +
+    `${Object.entries(res.measuredVmBootMs).map(([k, ms]) => `${k} ${(ms! / 1000).toFixed(1)} s`).join(', ')}.`);
+  lines.push('', `Creating the files (not timed in the table): ${Object.entries(res.setupS).map(([k, s]) => `${k} ${fmtS(s)}`).join(', ')}.`, '', '</details>', '');
+  return lines.join('\n');
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({ options: {
+    boots: { type: 'string' }, runs: { type: 'string' }, files: { type: 'string' }, 'wait-load': { type: 'string' },
+  } });
+  const o: Options = {
+    boots: Number(values.boots ?? 3),
+    runs: Number(values.runs ?? 3),
+    files: Number(values.files ?? 2500),
+    waitLoad: values['wait-load'] === undefined ? null : Number(values['wait-load']),
+  };
+  if (!existsSync(new URL('../../../guest/out/manifest.json', import.meta.url))) {
+    throw new Error('guest/out/manifest.json is missing: build the guest first (bash guest/build.sh)');
+  }
+  if (o.waitLoad !== null) await waitForLowLoad(o.waitLoad);
+  const cpu = os.cpus();
+  const res: Results = {
+    browser: '', userAgent: '', date: new Date().toISOString().slice(0, 16).replace('T', ' ') + ' UTC',
+    machine: `${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
+    load: { start: loadavg() }, coldBootMs: { element: [], memory: [] }, measuredVmBootMs: {}, mounts: {},
+    guest: {}, host: {}, setupS: {}, traffic: {}, files: o.files,
+  };
+  const server = await startServer();
+  try {
+    // Row 1, alternating the two VMs so a change in the machine's load hits both alike.
+    for (let i = 0; i < o.boots; i++) {
+      for (const kind of KINDS) {
+        log(`cold boot ${i + 1}/${o.boots}: ${kind}`);
+        res.coldBootMs[kind].push(await coldBoot(server, kind));
+      }
+    }
+    res.load.afterBoots = loadavg();
+
+    const b = await openPage(`${server.origin}${PAGE}`);
+    try {
+      res.browser = await b.browser.version();
+      res.userAgent = await b.page.evaluate(() => guestBench.userAgent());
+      // One VM at a time: both share this machine's two cores.
+      for (const kind of KINDS) {
+        log(`booting ${kind} for the measurements`);
+        res.measuredVmBootMs[kind] = (await bootVm(b.page, kind)).bootMs;
+        await measure(b.page, kind, o, res);
+        await b.page.evaluate((k) => guestBench.stop(k), kind);
+        res.load[`after ${kind}`] = loadavg();
+      }
+    } finally {
+      await closePage();
+    }
+  } finally {
+    await server.stop();
+  }
+  const md = report(res, o);
+  const outDir = new URL('../../../bench/results/', import.meta.url);
+  mkdirSync(outDir, { recursive: true });
+  writeFileSync(new URL('guest.md', outDir), md);
+  writeFileSync(new URL('guest.json', outDir), JSON.stringify(res, null, 1));
+  console.log(md);
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});
