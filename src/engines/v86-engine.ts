@@ -1,13 +1,92 @@
 // The v86 engine, run inside a module worker (src/v86-worker.ts): an x86 PC booting the guest's
 // kernel, its serial console bridged to the element's terminal, and its virtio-9p device (mount
-// tag host9p) answered by the storage worker through the channel's pipelined client.
+// tag host9p) answered by the storage worker through the channel (Share9p below: several requests
+// in flight, each answered synchronously when the storage worker is quick).
 
 import { V86 } from 'v86';
-import { AsyncChannelClient } from '../channel/async-client.js';
+import { ChannelEndpoint, Slot, SlotState, ringDoorbell, slotsOf } from '../channel/layout.js';
 import { FromV86Engine, ToV86Engine, V86Image } from './v86-protocol.js';
 
 /** Serial output is gathered for this long before it is posted, so a screenful is one message. */
 const OUTPUT_FLUSH_MS = 8;
+
+/**
+ * How long handle9p blocks this worker for the storage worker's answer before letting it come
+ * asynchronously. The guest's 9P client waits for the answer anyway; answering within the guest's
+ * virtqueue notification (as v86's own in-memory filesystem does for most messages) skips this
+ * worker's event-loop hops: the Atomics.waitAsync task, then v86 waking from the guest's HLT
+ * through its timer worker (a postMessage there and back). Under load those hops cost
+ * milliseconds per message (bench/node/guest.ts). Slow OPFS calls still go asynchronous.
+ */
+const SYNC_ANSWER_MS = 20;
+
+/**
+ * The guest's virtio-9p requests to the storage worker over the channel: one slot per request in
+ * flight, waited for synchronously for up to SYNC_ANSWER_MS, then asynchronously.
+ */
+class Share9p {
+  private readonly free: Slot[];
+  private readonly queued: (() => void)[] = [];
+  private readonly doorbell: Int32Array;
+
+  constructor(endpoint: ChannelEndpoint, private readonly fail: (message: string) => void) {
+    this.free = slotsOf(endpoint);
+    this.doorbell = new Int32Array(endpoint.doorbell);
+  }
+
+  handle(request: Uint8Array, reply: (r: Uint8Array) => void): void {
+    const slot = this.free.pop();
+    // More requests in flight than slots: v86 hands over a copy, so it can wait for a slot.
+    if (!slot) this.queued.push(() => this.send(this.free.pop()!, request, reply));
+    else this.send(slot, request, reply);
+  }
+
+  private send(slot: Slot, request: Uint8Array, reply: (r: Uint8Array) => void): void {
+    const { control, data } = slot;
+    if (request.length > data.length) {
+      this.free.push(slot);
+      this.fail(`9P request failed: a ${request.length}-byte message does not fit the channel's ${data.length}-byte slots`);
+      return;
+    }
+    data.set(request);
+    Atomics.store(control, 1, request.length);
+    Atomics.store(control, 0, SlotState.Request);
+    ringDoorbell(this.doorbell);
+    const deadline = performance.now() + SYNC_ANSWER_MS;
+    for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
+      const left = deadline - performance.now();
+      if (left <= 0) {
+        void this.answerLater(slot, reply);
+        return;
+      }
+      Atomics.wait(control, 0, s, left);
+    }
+    this.answer(slot, reply);
+  }
+
+  private async answerLater(slot: Slot, reply: (r: Uint8Array) => void): Promise<void> {
+    const { control } = slot;
+    for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
+      const w = Atomics.waitAsync(control, 0, s);
+      if (w.async) await w.value;
+    }
+    this.answer(slot, reply);
+  }
+
+  private answer(slot: Slot, reply: (r: Uint8Array) => void): void {
+    const { control, data } = slot;
+    const length = Atomics.load(control, 1);
+    try {
+      // v86 copies the reply into guest memory before returning, so it can be a view of the slot.
+      if (length > 0) reply(data.subarray(0, length));
+      else this.fail('9P request failed: the storage worker could not answer the message');
+    } finally {
+      Atomics.store(control, 0, SlotState.Idle);
+      this.free.push(slot);
+      this.queued.shift()?.();
+    }
+  }
+}
 
 export class V86Engine {
   private emulator: V86 | null = null;
@@ -18,13 +97,13 @@ export class V86Engine {
 
   handle(msg: ToV86Engine): void {
     switch (msg.type) {
-      case 'start': this.start(msg.image, msg.wasmUrl, new AsyncChannelClient(msg.share)); break;
+      case 'start': this.start(msg.image, msg.wasmUrl, new Share9p(msg.share, (message) => this.post({ type: 'error', code: 'storage-failed', message }))); break;
       case 'input': this.emulator?.serial0_send(msg.data); break;
       case 'stop': this.stop(); break;
     }
   }
 
-  private start(image: V86Image, wasmUrl: string, share: AsyncChannelClient): void {
+  private start(image: V86Image, wasmUrl: string, share: Share9p): void {
     const emulator = new V86({
       wasm_path: wasmUrl,
       bios: { url: image.bios },
@@ -39,13 +118,7 @@ export class V86Engine {
       disable_mouse: true,
       disable_speaker: true,
       filesystem: {
-        // v86 copies the reply into guest memory before returning, so the reply can be handed
-        // over as a view of the shared slot: no copy on our side.
-        handle9p: (request: Uint8Array, reply: (r: Uint8Array) => void) => {
-          share.call((out) => { out.set(request); return request.length; }, reply).catch((e: unknown) => {
-            this.post({ type: 'error', code: 'storage-failed', message: `9P request failed: ${e instanceof Error ? e.message : e}` });
-          });
-        },
+        handle9p: (request: Uint8Array, reply: (r: Uint8Array) => void) => share.handle(request, reply),
       },
     } as ConstructorParameters<typeof V86>[0]);
     this.emulator = emulator;
