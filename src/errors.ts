@@ -8,7 +8,10 @@ export type VmErrorCode =
   | 'engine-unavailable'  // the engine for this image is not available
   | 'backend-unavailable' // the chosen 9P server backend is not available
   | 'storage-failed'      // the storage worker failed
-  | 'engine-failed';      // the emulator failed
+  | 'engine-failed'       // the emulator failed
+  | 'transfer-failed'     // copying files into or out of the share failed
+  | 'zip-unreachable'     // importZip could not fetch its URL
+  | 'bad-zip';            // importZip got something that is not a zip it can read
 
 export class VmError extends Error {
   constructor(readonly code: VmErrorCode | string, message: string) {

@@ -12,6 +12,11 @@ import { ShareFiles } from './share-files.js';
 import { TerminalView } from './terminal.js';
 import { xtermCss } from './xterm-styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
+import { ImportSource, captureDrop, collectItems, importItems } from '../transfer/file-import.js';
+import { ZipExportOptions, exportZip } from '../transfer/zip-export.js';
+import { fetchWithProgress, unpackZip } from '../transfer/zip-import.js';
+import { ImportResult } from '../transfer/progress.js';
+import { saveBlob } from '../transfer/download.js';
 
 /** Where the element's workers and wasm files are; set by the entry module (src/container-vm.ts). */
 export interface ElementAssets {
@@ -41,7 +46,8 @@ const onUnlessFalse = {
  *
  * @fires opfs-ready - The share is open: `detail` is `{ root, backend }`. `fs` works from here on.
  * @fires vm-ready - The guest is up and its shell is ready for input.
- * @fires progress - Something is loading: `detail` is `{ what, loaded, total }` (bytes; total 0 when unknown).
+ * @fires progress - Something is loading or being copied: `detail` is `{ what, loaded, total }` (bytes; total 0 when unknown).
+ *   `what` is the image URL while the VM loads, or "import", "import-zip", "export-zip" or "download" followed by a name.
  * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do. Does not bubble.
  * @fires exit - The VM stopped: `detail` is `{ code, reason }`.
  * @fires output - The guest wrote to its console: `detail` is `{ text }` (what the terminal shows, escapes included).
@@ -90,6 +96,7 @@ export class ContainerVm extends LitElement {
         background: rgba(127, 127, 127, 0.15);
       }
       [part='status'].error { background: #5a1d1d; color: #ffd7d7; }
+      :host([dropping]) [part='terminal'] { outline: 2px dashed var(--container-vm-cursor, #4fc1ff); outline-offset: -6px; }
       progress { flex: 0 0 8em; height: 0.6em; }
     `,
   ];
@@ -111,6 +118,8 @@ export class ContainerVm extends LitElement {
   /** The status line's text and the progress bar's fill (0..1, null: no bar). */
   private statusText = '';
   private progressFraction: number | null = null;
+  /** While files are copied in or out: what the status line says instead of the VM's state. */
+  private transferText: string | null = null;
 
   private terminal: TerminalView | null = null;
   private storage: Promise<{ host: StorageHost; fs: ShareFs }> | null = null;
@@ -141,10 +150,17 @@ export class ContainerVm extends LitElement {
     return html`
       <div part="terminal"></div>
       <div part="status" class=${this.state === 'error' ? 'error' : ''} role="status" aria-live="polite">
-        <span>${this.statusText || this.state}</span>
+        <span>${this.transferText ?? (this.statusText || this.state)}</span>
         ${this.progressFraction !== null ? html`<progress max="1" .value=${this.progressFraction}></progress>` : nothing}
       </div>
     `;
+  }
+
+  override connectedCallback(): void {
+    super.connectedCallback();
+    this.addEventListener('dragover', this.onDragOver);
+    this.addEventListener('dragleave', this.onDragLeave);
+    this.addEventListener('drop', this.onDrop);
   }
 
   override firstUpdated(): void {
@@ -156,6 +172,9 @@ export class ContainerVm extends LitElement {
 
   override disconnectedCallback(): void {
     super.disconnectedCallback();
+    this.removeEventListener('dragover', this.onDragOver);
+    this.removeEventListener('dragleave', this.onDragLeave);
+    this.removeEventListener('drop', this.onDrop);
     void this.shutdown();
   }
 
@@ -188,6 +207,97 @@ export class ContainerVm extends LitElement {
   send(text: string): void {
     this.running?.input(text);
   }
+
+  /**
+   * Copies files and folders into the share under `dest` (a path relative to the share root):
+   * a drop's DataTransfer, a FileList, Files, or File System Access handles.
+   */
+  importFiles(source: ImportSource, dest = ''): Promise<ImportResult> {
+    return this.transfer('import', sourceName(source), async (fs, progress) => importItems(fs, await collectItems(source), dest, progress));
+  }
+
+  /** Fetches a zip file and unpacks it into the share under `dest`: to seed a share. */
+  importZip(url: string, dest = ''): Promise<ImportResult> {
+    const name = new URL(url, document.baseURI).pathname.split('/').pop() || url;
+    return this.transfer('import-zip', name, async (fs, progress) => {
+      const zip = await fetchWithProgress(url, (loaded, total) => progress(loaded, total, 'Downloading'));
+      return unpackZip(fs, zip, dest, (loaded, total) => progress(loaded, total, 'Unpacking'));
+    });
+  }
+
+  /** The share (or the folder `path` of it) as a zip file, with modes, symlinks and mtimes. */
+  exportZip(path = '', options: Omit<ZipExportOptions, 'onProgress'> = {}): Promise<Blob> {
+    return this.transfer('export-zip', path || 'share', (fs, progress) => exportZip(fs, path, { ...options, onProgress: progress }));
+  }
+
+  /** Saves the share (or the folder `path`) as a zip download named `filename`. */
+  async downloadZip(filename = 'share.zip', path = ''): Promise<void> {
+    saveBlob(await this.exportZip(path), filename);
+  }
+
+  /** Saves one file of the share as a download. */
+  downloadFile(path: string): Promise<void> {
+    const name = path.split('/').filter(Boolean).pop() ?? 'file';
+    return this.transfer('download', name, async (fs, progress) => {
+      const { size } = await fs.stat(path);
+      const reader = (await fs.readStream(path)).getReader();
+      const parts: Uint8Array[] = [];
+      let loaded = 0;
+      for (;;) {
+        const { done, value } = await reader.read();
+        if (done) break;
+        parts.push(value);
+        loaded += value.length;
+        progress(loaded, size);
+      }
+      saveBlob(new Blob(parts as BlobPart[]), name);
+    });
+  }
+
+  /**
+   * Runs one copy in or out of the share: progress events and the status line while it runs, an
+   * `error` event (and a rejected promise) if it fails. The VM keeps running either way.
+   */
+  private async transfer<T>(kind: string, name: string, work: (fs: ShareFs, progress: (loaded: number, total: number, verb?: string) => void) => Promise<T>): Promise<T> {
+    const what = `${kind} ${name}`;
+    const progress = (loaded: number, total: number, verb = TRANSFER_VERBS[kind] ?? kind) => {
+      this.transferText = total ? `${verb} ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `${verb} ${name}: ${formatBytes(loaded)}`;
+      this.progressFraction = total ? loaded / total : null;
+      this.requestUpdate();
+      this.emit<ProgressDetail>('progress', { what, loaded, total });
+    };
+    try {
+      const { fs } = await this.openStorage();
+      return await work(fs, progress);
+    } catch (e) {
+      const err = e instanceof VmError ? e : new VmError('transfer-failed', `${TRANSFER_VERBS[kind] ?? kind} ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
+      this.emit<ErrorDetail>('error', { code: err.code, message: err.message });
+      throw err;
+    } finally {
+      this.transferText = null;
+      this.progressFraction = null;
+      this.requestUpdate();
+    }
+  }
+
+  private readonly onDragOver = (e: DragEvent) => {
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    e.dataTransfer.dropEffect = 'copy';
+    this.toggleAttribute('dropping', true);
+  };
+
+  private readonly onDragLeave = () => this.toggleAttribute('dropping', false);
+
+  private readonly onDrop = (e: DragEvent) => {
+    this.toggleAttribute('dropping', false);
+    if (!e.dataTransfer?.types.includes('Files')) return;
+    e.preventDefault();
+    // The drop's items are readable only now, before the first await.
+    const items = captureDrop(e.dataTransfer);
+    // A failure is reported by the error event; there is no caller to reject to.
+    this.transfer('import', 'dropped files', async (fs, progress) => importItems(fs, await items, '', progress)).catch(() => undefined);
+  };
 
   private async boot(): Promise<void> {
     try {
@@ -292,6 +402,13 @@ export class ContainerVm extends LitElement {
 function dispatch<T>(target: EventTarget, type: string, detail: T): void {
   const bubbles = type !== 'error';
   target.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
+}
+
+const TRANSFER_VERBS: Record<string, string> = { import: 'Importing', 'import-zip': 'Importing', 'export-zip': 'Zipping', download: 'Downloading' };
+
+function sourceName(source: ImportSource): string {
+  if (typeof FileSystemHandle !== 'undefined' && source instanceof FileSystemHandle) return source.name;
+  return 'files';
 }
 
 function formatBytes(n: number): string {

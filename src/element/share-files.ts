@@ -28,4 +28,7 @@ export class ShareFiles {
   symlink(target: string, path: string): Promise<void> { return this.with((fs) => fs.symlink(target, path)); }
   readlink(path: string): Promise<string> { return this.with((fs) => fs.readlink(path)); }
   chmod(path: string, mode: number): Promise<void> { return this.with((fs) => fs.chmod(path, mode)); }
+  truncate(path: string, size: number): Promise<void> { return this.with((fs) => fs.truncate(path, size)); }
+  /** Sets access and modification times, in milliseconds since the epoch. */
+  utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> { return this.with((fs) => fs.utimes(path, atimeMs, mtimeMs)); }
 }

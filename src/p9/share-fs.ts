@@ -1,9 +1,9 @@
 // A path-based file API on a 9P session: what page code (the element's `fs`) and tests use.
 // Every call goes through the storage worker, never around it.
 
-import { Attr, P9Client } from './client.js';
+import { Attr, P9Client, SetAttr } from './client.js';
 import { Errno, FsError } from './errno.js';
-import { AT_REMOVEDIR, OpenFlag, SetattrMask } from './messages.js';
+import { AT_REMOVEDIR, IO_OVERHEAD, OpenFlag, SetattrMask } from './messages.js';
 import { AsyncChannelClient } from '../channel/async-client.js';
 import { ChannelEndpoint } from '../channel/layout.js';
 
@@ -43,6 +43,23 @@ function toStat(a: Attr): Stat {
   return {
     type: TYPE_BY_FMT[a.mode & 0o170000] ?? 'file', mode: a.mode, size: a.size, uid: a.uid, gid: a.gid, nlink: a.nlink,
     mtimeMs: ms(a.mtimeSec, a.mtimeNsec), atimeMs: ms(a.atimeSec, a.atimeNsec), ctimeMs: ms(a.ctimeSec, a.ctimeNsec),
+  };
+}
+
+export interface WriteStreamOptions {
+  mode?: number;
+  /** Modification time to set once written, in milliseconds since the epoch. */
+  mtimeMs?: number;
+  onBytes?: (written: number) => void;
+}
+
+/** A Tsetattr that sets both times to given instants (milliseconds since the epoch). */
+function timesSetattr(atimeMs: number, mtimeMs: number): SetAttr {
+  const sec = (ms: number) => Math.floor(ms / 1000);
+  const nsec = (ms: number) => Math.round((ms - sec(ms) * 1000) * 1e6);
+  return {
+    valid: SetattrMask.Atime | SetattrMask.AtimeSet | SetattrMask.Mtime | SetattrMask.MtimeSet,
+    atimeSec: sec(atimeMs), atimeNsec: nsec(atimeMs), mtimeSec: sec(mtimeMs), mtimeNsec: nsec(mtimeMs),
   };
 }
 
@@ -106,23 +123,108 @@ export class ShareFs {
   async writeFile(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
     await this.atParent(path, async (dirFid, name) => {
-      const fid = this.client.newFid();
-      await this.client.walk(dirFid, fid, []);
+      const fid = await this.createOrTruncate(dirFid, name, mode);
       try {
-        try {
-          await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
-        } catch (e) {
-          if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
-          // The failed Tlcreate left `fid` on the directory: walk it on to the existing file
-          // (a walk into a fid that is in use, other than itself, is EBADF).
-          await this.client.walk(fid, fid, [name]);
-          await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
-        }
         await this.client.writeAll(fid, 0, bytes);
       } finally {
         await this.client.clunk(fid).catch(() => undefined);
       }
     });
+  }
+
+  /**
+   * Creates or replaces a file from a stream, writing each chunk as it arrives so a large file never
+   * sits whole in memory. `onBytes` hears the running total. Sets the mtime when given.
+   */
+  async writeStream(path: string, source: ReadableStream<Uint8Array>, options: WriteStreamOptions = {}): Promise<number> {
+    let written = 0;
+    await this.atParent(path, async (dirFid, name) => {
+      const fid = await this.createOrTruncate(dirFid, name, options.mode ?? 0o644);
+      try {
+        const reader = source.getReader();
+        for (;;) {
+          const { done, value } = await reader.read();
+          if (done) break;
+          await this.client.writeAll(fid, written, value);
+          written += value.length;
+          options.onBytes?.(written);
+        }
+        if (options.mtimeMs !== undefined) await this.client.setattr(fid, timesSetattr(options.mtimeMs, options.mtimeMs));
+      } finally {
+        await this.client.clunk(fid).catch(() => undefined);
+      }
+    });
+    return written;
+  }
+
+  /** A file's contents as a stream of msize-sized chunks, read as the consumer pulls. */
+  async readStream(path: string): Promise<ReadableStream<Uint8Array>> {
+    const fid = await this.client.walkNew(this.rootFid, splitPath(path));
+    try {
+      await this.client.lopen(fid, OpenFlag.ReadOnly);
+    } catch (e) {
+      await this.client.clunk(fid).catch(() => undefined);
+      throw e;
+    }
+    let offset = 0;
+    const close = () => this.client.clunk(fid).catch(() => undefined);
+    return new ReadableStream<Uint8Array>({
+      pull: async (controller) => {
+        try {
+          const chunk = await this.client.read(fid, offset, this.client.msize - IO_OVERHEAD);
+          if (chunk.length === 0) {
+            await close();
+            controller.close();
+            return;
+          }
+          offset += chunk.length;
+          controller.enqueue(chunk);
+        } catch (e) {
+          await close();
+          controller.error(e);
+        }
+      },
+      cancel: close,
+    });
+  }
+
+  /**
+   * Every entry under `path` (not `path` itself), parents before children, with its stat, as paths
+   * relative to `path`. Symlinks are listed, not followed.
+   */
+  async *walkTree(path = ''): AsyncGenerator<{ path: string; stat: Stat }> {
+    const pending = [''];
+    while (pending.length > 0) {
+      const rel = pending.shift()!;
+      const base = [path, rel].filter(Boolean).join('/');
+      for (const entry of await this.readDir(base)) {
+        const childRel = rel ? `${rel}/${entry.name}` : entry.name;
+        const stat = await this.stat(`${base}/${entry.name}`);
+        yield { path: childRel, stat };
+        if (stat.type === 'directory') pending.push(childRel);
+      }
+    }
+  }
+
+  /** A fid open for writing on `name` in the directory `dirFid`: a new file, or the existing one emptied. */
+  private async createOrTruncate(dirFid: number, name: string, mode: number): Promise<number> {
+    const fid = this.client.newFid();
+    await this.client.walk(dirFid, fid, []);
+    try {
+      try {
+        await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
+      } catch (e) {
+        if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
+        // The failed Tlcreate left `fid` on the directory: walk it on to the existing file
+        // (a walk into a fid that is in use, other than itself, is EBADF).
+        await this.client.walk(fid, fid, [name]);
+        await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
+      }
+      return fid;
+    } catch (e) {
+      await this.client.clunk(fid).catch(() => undefined);
+      throw e;
+    }
   }
 
   async readDir(path: string): Promise<DirEntryInfo[]> {
@@ -189,12 +291,7 @@ export class ShareFs {
 
   /** Sets access and modification times (milliseconds since the epoch). */
   async utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    const sec = (ms: number) => Math.floor(ms / 1000);
-    const nsec = (ms: number) => Math.round((ms - sec(ms) * 1000) * 1e6);
-    await this.at(path, (fid) => this.client.setattr(fid, {
-      valid: SetattrMask.Atime | SetattrMask.AtimeSet | SetattrMask.Mtime | SetattrMask.MtimeSet,
-      atimeSec: sec(atimeMs), atimeNsec: nsec(atimeMs), mtimeSec: sec(mtimeMs), mtimeNsec: nsec(mtimeMs),
-    }));
+    await this.at(path, (fid) => this.client.setattr(fid, timesSetattr(atimeMs, mtimeMs)));
   }
 
   async statfs(): Promise<{ blocks: number; bfree: number; bsize: number }> {
