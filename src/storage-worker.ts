@@ -1,13 +1,16 @@
 // The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1
 // now; L1 when `backend` asks for it) behind the SharedArrayBuffer channel, and takes control
-// messages (open, connect, disconnect, close) from the StorageHost that started it.
+// messages (open, connect, disconnect, close) from the StorageHost that started it. It holds the
+// share's Web Lock (channel/share-lock.ts) from open to close, so no other tab serves the same share.
 
 import { ChannelServer } from './channel/channel-server.js';
 import { HostRequest, WorkerReply } from './channel/storage-protocol.js';
 import { M1Server } from './p9/m1-server.js';
 import { NinePServer } from './p9/server-api.js';
+import { acquireShareLock } from './channel/share-lock.js';
 
 let channel: ChannelServer | null = null;
+let releaseShareLock: (() => void) | null = null;
 
 async function openServer(root: string, backend: string): Promise<NinePServer> {
   if (backend === 'm1') return M1Server.open(root);
@@ -21,7 +24,14 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer 
       if (!navigator.storage?.getDirectory) {
         throw Object.assign(new Error('this browser has no Origin Private File System (navigator.storage.getDirectory)'), { code: 'no-opfs' });
       }
-      channel = new ChannelServer(await openServer(msg.root, msg.backend));
+      releaseShareLock = await acquireShareLock(msg.root);
+      try {
+        channel = new ChannelServer(await openServer(msg.root, msg.backend));
+      } catch (e) {
+        releaseShareLock();
+        releaseShareLock = null;
+        throw e;
+      }
       channel.start();
       return { doorbell: channel.doorbell };
     }
@@ -34,6 +44,8 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer 
     case 'close':
       await channel?.stop();
       channel = null;
+      releaseShareLock?.();
+      releaseShareLock = null;
       return {};
   }
 }

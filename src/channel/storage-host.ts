@@ -43,13 +43,19 @@ export class StorageHost {
     if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
       throw new StorageError(
         'SharedArrayBuffer is unavailable because the page is not cross-origin isolated: serve it (and its workers) with the headers ' +
-        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"', 'not-isolated');
+        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp", ' +
+        'or, on a host that cannot send headers, load container-vm-sw.js (the service-worker option) before the element', 'not-isolated');
     }
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
     const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
       options.root ?? '/shared', options.backend ?? 'm1');
-    const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
-    host.doorbell = reply.doorbell!;
+    try {
+      const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
+      host.doorbell = reply.doorbell!;
+    } catch (e) {
+      host.worker.terminate();
+      throw e;
+    }
     return host;
   }
 
