@@ -4,20 +4,29 @@
 // share's Web Lock (channel/share-lock.ts) from open to close, so no other tab serves the same share.
 
 import { ChannelServer } from './channel/channel-server.js';
-import { HostRequest, WorkerReply } from './channel/storage-protocol.js';
+import { HostRequest, WorkerEvent, WorkerReply } from './channel/storage-protocol.js';
 import { M1Server } from './p9/m1-server.js';
-import { NinePServer } from './p9/server-api.js';
+import { NinePServer, SessionState } from './p9/server-api.js';
 import { acquireShareLock } from './channel/share-lock.js';
 
 let channel: ChannelServer | null = null;
 let releaseShareLock: (() => void) | null = null;
+
+/** A full quota fails many writes in a row: tell the host at most this often. */
+const NO_SPACE_NOTICE_MS = 1000;
+let lastNoSpaceNotice = -Infinity;
+function noticeNoSpace(): void {
+  if (performance.now() - lastNoSpaceNotice < NO_SPACE_NOTICE_MS) return;
+  lastNoSpaceNotice = performance.now();
+  self.postMessage({ event: 'no-space' } satisfies WorkerEvent);
+}
 
 async function openServer(root: string, backend: string): Promise<NinePServer> {
   if (backend === 'm1') return M1Server.open(root);
   throw Object.assign(new Error(`backend "${backend}" is not available yet: use backend="m1"`), { code: 'backend-unavailable' });
 }
 
-async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer }> {
+async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer; session?: SessionState }> {
   switch (msg.type) {
     case 'open': {
       if (channel) throw new Error('the storage worker already serves a share');
@@ -26,7 +35,7 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer 
       }
       releaseShareLock = await acquireShareLock(msg.root);
       try {
-        channel = new ChannelServer(await openServer(msg.root, msg.backend));
+        channel = new ChannelServer(await openServer(msg.root, msg.backend), noticeNoSpace);
       } catch (e) {
         releaseShareLock();
         releaseShareLock = null;
@@ -37,7 +46,10 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer 
     }
     case 'connect':
       channel!.addConnection(msg.endpoint);
+      if (msg.resume) await channel!.importSession(msg.endpoint.connectionId, msg.resume);
       return {};
+    case 'export-session':
+      return { session: channel!.exportSession(msg.connectionId) };
     case 'disconnect':
       await channel?.removeConnection(msg.connectionId);
       return {};
