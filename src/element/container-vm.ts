@@ -12,7 +12,7 @@ import { ShareFiles } from './share-files.js';
 import { TerminalView } from './terminal.js';
 import { xtermCss } from './xterm-styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
-import { Snapshot, SnapshotInfo, SnapshotStore } from './snapshot-store.js';
+import { Snapshot, SnapshotInfo, SnapshotStore, imageKey } from './snapshot-store.js';
 import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
 import { V86Image } from '../engines/v86-protocol.js';
 
@@ -131,6 +131,7 @@ export class ContainerVm extends LitElement {
   private starting: Promise<void> | null = null;
   /** The image running now; saveSnapshot() records it with the state. */
   private image: V86Image | null = null;
+  private savingSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
   private readonly files = new ShareFiles(() => this.openStorage());
@@ -219,12 +220,21 @@ export class ContainerVm extends LitElement {
     if (!engine || !this.image || !this.vmEndpoint || this.state !== 'running') {
       throw new VmError('snapshot-failed', 'saveSnapshot() needs a running v86 VM whose shell is ready: call it after vm-ready.');
     }
-    const image = this.image;
+    if (this.savingSnapshot) throw new VmError('snapshot-failed', 'a snapshot is being saved already: await the first saveSnapshot().');
+    this.savingSnapshot = true;
+    try {
+      return await this.writeSnapshot(engine, this.vmEndpoint, this.image);
+    } finally {
+      this.savingSnapshot = false;
+    }
+  }
+
+  private async writeSnapshot(engine: RunningEngine, endpoint: ChannelEndpoint, image: V86Image): Promise<SnapshotInfo> {
     const { host } = await this.openStorage();
     const state = await engine.pauseAndSave();
     let session;
     try {
-      session = await host.exportSession(this.vmEndpoint);
+      session = await host.exportSession(endpoint);
     } finally {
       engine.resume();
     }
@@ -257,6 +267,8 @@ export class ContainerVm extends LitElement {
   private async boot(): Promise<void> {
     try {
       this.setState('loading', 'Starting…');
+      // Read while the share opens: the snapshot is the slow part of a resume.
+      const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
       const kind = this.engine === 'auto' ? engineFor(this.src) : this.engine;
       if (!this.src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
@@ -266,7 +278,7 @@ export class ContainerVm extends LitElement {
       if (kind !== 'v86') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
       const assets = this.requireAssets();
       const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
-      const resumed = this.snapshot === 'auto' ? await this.loadSnapshot(image) : null;
+      const resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
       // A resumed guest still holds its 9P fids: the new session gets them back, by path.
       this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
       this.marker.reset();
@@ -306,13 +318,12 @@ export class ContainerVm extends LitElement {
     }
   }
 
-  /** The latest snapshot of this image, or null (none, or unreadable: then the VM boots cold). */
-  private async loadSnapshot(image: V86Image): Promise<Snapshot | null> {
+  /** The latest snapshot, or null (none, or unreadable: then the VM boots cold). */
+  private async loadSnapshot(): Promise<Snapshot | null> {
     try {
-      this.setState('loading', 'Resuming…');
-      return await (await SnapshotStore.open(this.opfsRoot)).load(image, (loaded, total) => {
+      return await (await SnapshotStore.open(this.opfsRoot)).load((loaded, total) => {
         this.progressFraction = total ? loaded / total : null;
-        this.requestUpdate();
+        this.setState('loading', `Resuming: ${formatBytes(loaded)} of ${formatBytes(total)}`);
         this.emit<ProgressDetail>('progress', { what: 'snapshot', loaded, total });
       });
     } catch (e) {

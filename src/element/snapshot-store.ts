@@ -28,7 +28,12 @@ interface SnapshotIndex {
 }
 
 export interface SnapshotInfo { savedAt: Date; stateBytes: number; storedBytes: number }
-export interface Snapshot extends SnapshotInfo { state: ArrayBuffer; session: SessionState }
+export interface Snapshot extends SnapshotInfo {
+  state: ArrayBuffer;
+  session: SessionState;
+  /** imageKey() of the image it was saved from: it only resumes that image. */
+  image: string;
+}
 
 /** What a state depends on: the image files and the command line (mount point included). */
 export function imageKey(image: V86Image): string {
@@ -63,10 +68,10 @@ export class SnapshotStore {
     return { savedAt: new Date(savedAt), stateBytes: state.byteLength, storedBytes };
   }
 
-  /** The latest snapshot of this image, or null when there is none for it. */
-  async load(image: V86Image, progress: (loaded: number, total: number) => void): Promise<Snapshot | null> {
+  /** The latest snapshot, or null when there is none. */
+  async load(progress: (loaded: number, total: number) => void): Promise<Snapshot | null> {
     const index = await this.index();
-    if (!index || index.image !== imageKey(image)) return null;
+    if (!index) return null;
     const file = await (await this.dir.getFileHandle(index.file)).getFile();
     let loaded = 0;
     const counted = new TransformStream<Uint8Array, Uint8Array>({
@@ -78,7 +83,7 @@ export class SnapshotStore {
     });
     const state = await new Response(file.stream().pipeThrough(counted).pipeThrough(gzip('decompress'))).arrayBuffer();
     if (state.byteLength !== index.stateBytes) throw new Error(`the snapshot holds ${state.byteLength} bytes, ${index.stateBytes} expected`);
-    return { state, session: index.session, savedAt: new Date(index.savedAt), stateBytes: index.stateBytes, storedBytes: index.storedBytes };
+    return { state, session: index.session, image: index.image, savedAt: new Date(index.savedAt), stateBytes: index.stateBytes, storedBytes: index.storedBytes };
   }
 
   async info(): Promise<SnapshotInfo | null> {

@@ -171,7 +171,12 @@ export class V86Engine {
     emulator.add_listener('download-error', (e: { file_name: string }) => {
       this.post({ type: 'error', code: 'image-unreachable', message: `could not download ${e.file_name}: check the URL in the image manifest` });
     });
-    emulator.add_listener('emulator-started', () => this.post({ type: 'started' }));
+    // v86 fires emulator-started again when it runs on after pauseAndSave: report the first only.
+    let started = false;
+    emulator.add_listener('emulator-started', () => {
+      if (!started) this.post({ type: 'started' });
+      started = true;
+    });
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.output.push(byte);
       this.flushTimer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);

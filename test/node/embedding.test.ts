@@ -94,3 +94,57 @@ test('on a host without COOP/COEP, container-vm-sw.js reloads the page once, iso
     removeProfileDir(profile);
   }
 });
+
+test('a write beyond the quota fails with ENOSPC and a quota-exceeded event, and loses nothing', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  const profile = newProfileDir();
+  const b = await launch(profile, `${server.origin}/test/pages/element.html`);
+  try {
+    await b.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
+    await b.page.evaluate(() => vmHarness.create({ 'opfs-root': '/quota-test' }));
+    await b.page.evaluate(async () => {
+      await vmHarness.writeText('kept.txt', 'stored before the quota ran out\n');
+      await vmHarness.element().fs.mkdir('dir');
+    });
+    const usage = await b.page.evaluate(() => vmHarness.element().storageUsage());
+    // Chromium enforces this override on OPFS writes as it would a real quota.
+    const cdp = await b.page.createCDPSession();
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage.usage + 1024 * 1024 });
+    const failure = await b.page.evaluate(async () => {
+      try {
+        await vmHarness.element().fs.writeFile('dir/big.bin', new Uint8Array(4 * 1024 * 1024));
+        return 'written';
+      } catch (e) {
+        return (e as { code?: string }).code ?? String(e);
+      }
+    });
+    assert.equal(failure, 'ENOSPC');
+    const event = await b.page.evaluate(() => vmHarness.waitForEvent('never', 10000)) as { type: string; detail: { code: string; message: string } };
+    assert.equal(event.type, 'error');
+    assert.equal(event.detail.code, 'quota-exceeded');
+    assert.match(event.detail.message, /quota is full.*Files stored before are intact/s);
+    assert.match(await b.page.evaluate(() => vmHarness.element().shadowRoot!.querySelector('[part="status"]')!.textContent!), /quota is full/);
+
+    // Small writes and metadata still work within what is left; earlier files are intact.
+    await b.page.evaluate(() => vmHarness.element().fs.remove('dir/big.bin').catch(() => undefined));
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin });
+    await b.page.evaluate(() => vmHarness.writeText('dir/after.txt', 'after\n'));
+    assert.equal(await b.page.evaluate(() => vmHarness.readText('kept.txt')), 'stored before the quota ran out\n');
+    await b.page.evaluate(() => vmHarness.remove());
+  } finally {
+    await b.close();
+  }
+  // After a relaunch too (the journal and tables survived the failed writes).
+  const again = await launch(profile, `${server.origin}/test/pages/element.html`);
+  try {
+    await again.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
+    await again.page.evaluate(() => vmHarness.create({ 'opfs-root': '/quota-test' }));
+    assert.equal(await again.page.evaluate(() => vmHarness.readText('kept.txt')), 'stored before the quota ran out\n');
+    assert.equal(await again.page.evaluate(() => vmHarness.readText('dir/after.txt')), 'after\n');
+    assert.deepEqual(await again.page.evaluate(async () => (await vmHarness.element().fs.readDir('dir')).map((e) => e.name)), ['after.txt']);
+  } finally {
+    await again.close();
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});

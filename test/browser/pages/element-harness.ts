@@ -71,6 +71,8 @@ const vmHarness = {
   element: () => vm!,
   /** Milliseconds from create() to the first event of `type` (recorded as events arrive). */
   eventTime: (type: string) => eventTimes.get(type) ?? null,
+  /** When create() ran, in ms since the page's navigation started (performance.now()). */
+  createdAt: () => createdAt,
   stop: () => vm!.stop(),
   /** Removes the element: stops the VM and closes the share (flushing it). */
   async remove(): Promise<void> {
