@@ -30,6 +30,8 @@ export interface ErrorDetail { code: string; message: string }
 export interface OpfsReadyDetail { root: string; backend: Backend }
 export interface ExitDetail { code: number | null; reason: 'stopped' | 'exited' | 'error' }
 export interface OutputDetail { text: string }
+/** What saveSnapshot() stored, and how long the VM was paused for it (the rest ran beside the VM). */
+export interface SavedSnapshot extends SnapshotInfo { pausedMs: number }
 
 /** `autostart` is on unless the attribute says "false" or "off". */
 const onUnlessFalse = {
@@ -215,7 +217,7 @@ export class ContainerVm extends LitElement {
    * about a second instead of booting. Call it once the shell is ready (after vm-ready). The VM
    * pauses while its state is taken, then runs on while the state is compressed and stored.
    */
-  async saveSnapshot(): Promise<SnapshotInfo> {
+  async saveSnapshot(): Promise<SavedSnapshot> {
     const engine = this.running;
     if (!engine || !this.image || !this.vmEndpoint || this.state !== 'running') {
       throw new VmError('snapshot-failed', 'saveSnapshot() needs a running v86 VM whose shell is ready: call it after vm-ready.');
@@ -229,8 +231,9 @@ export class ContainerVm extends LitElement {
     }
   }
 
-  private async writeSnapshot(engine: RunningEngine, endpoint: ChannelEndpoint, image: V86Image): Promise<SnapshotInfo> {
+  private async writeSnapshot(engine: RunningEngine, endpoint: ChannelEndpoint, image: V86Image): Promise<SavedSnapshot> {
     const { host } = await this.openStorage();
+    const pausedAt = performance.now();
     const state = await engine.pauseAndSave();
     let session;
     try {
@@ -238,10 +241,11 @@ export class ContainerVm extends LitElement {
     } finally {
       engine.resume();
     }
+    const pausedMs = performance.now() - pausedAt;
     try {
       const info = await (await SnapshotStore.open(this.opfsRoot)).save(state, session, image);
       void this.storageUsage();
-      return info;
+      return { ...info, pausedMs };
     } catch (e) {
       const err = toVmError(e, 'snapshot-failed');
       if ((e as { name?: string }).name === 'QuotaExceededError') this.quotaExceeded();
