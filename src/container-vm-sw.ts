@@ -64,7 +64,12 @@
       sessionStorage.setItem(RELOADED_KEY, '1');
       location.reload();
     };
-    navigator.serviceWorker.register(scriptUrl).then(() => {
+    navigator.serviceWorker.register(scriptUrl).then((registration) => {
+      if (!location.href.startsWith(registration.scope)) {
+        console.error(`container-vm-sw: this page is outside the service worker's scope ${registration.scope}: ` +
+          'put container-vm-sw.js in the page\'s folder or above it.');
+        return;
+      }
       if (navigator.serviceWorker.controller) reload();
       else navigator.serviceWorker.addEventListener('controllerchange', reload);
     }, (e: unknown) => console.error('container-vm-sw: could not register the service worker:', e));

@@ -85,6 +85,8 @@ test('snapshots: save, resume with the share true to OPFS, a kill during a save,
       await b.close();
     }
 
+    let before: string[] = [];
+    let previous = 0;
     // 3. Resume: the shell answers, its cwd and open descriptor in the share work, and it sees
     //    the page's changes.
     b = await openElementPage(profile, server);
@@ -97,7 +99,8 @@ test('snapshots: save, resume with the share true to OPFS, a kill during a save,
       assert.equal(await b.page.evaluate(() => vmHarness.readText('work/after.txt')), 'after\n');
 
       // 4. Kill the browser while a new snapshot is being written.
-      const before = await snapshotFiles(b);
+      before = await snapshotFiles(b);
+      previous = await b.page.evaluate(async () => (await vmHarness.element().snapshotInfo())!.savedAt.getTime());
       await b.page.evaluate(() => { void vmHarness.element().saveSnapshot().catch(() => undefined); });
       await b.page.waitForFunction(async (old: string[]) => {
         let dir = await navigator.storage.getDirectory();
@@ -116,6 +119,11 @@ test('snapshots: save, resume with the share true to OPFS, a kill during a save,
     try {
       const again = await start(b);
       assert.ok(again.resumed, 'expected a resume after the kill');
+      // The kill came before the new state was complete: the previous snapshot is the current one,
+      // and the partial file is still there (until the next save).
+      assert.equal(await b.page.evaluate(async () => (await vmHarness.element().snapshotInfo())!.savedAt.getTime()), previous);
+      const files = await snapshotFiles(b);
+      assert.ok(before.every((f) => files.includes(f)) && files.length > before.length, `snapshot files after the kill: ${files.join(' ')}`);
       assert.equal(await run(b, 'cat /mnt/opfs/a.txt /mnt/opfs/keep.txt /mnt/opfs/work/new.txt /mnt/opfs/work/after.txt'),
         'changed while off\nkept\nnew\nafter\n');
       await b.page.evaluate(() => vmHarness.element().saveSnapshot());
