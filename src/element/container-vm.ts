@@ -315,7 +315,10 @@ export class ContainerVm extends LitElement {
           this.setState('running', 'Running');
           this.emit('vm-ready', {});
         },
-        error: (e) => this.fail(e),
+        error: (e) => {
+          if (resumed && e.code === 'snapshot-failed' && this.state !== 'running') void this.bootAfterBadSnapshot(e);
+          else this.fail(e);
+        },
       }, resumed?.state);
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
@@ -334,6 +337,17 @@ export class ContainerVm extends LitElement {
       console.warn('container-vm: the snapshot could not be read, booting instead:', e);
       return null;
     }
+  }
+
+  /** A snapshot that does not restore is removed, and the VM boots instead. */
+  private async bootAfterBadSnapshot(e: VmError): Promise<void> {
+    console.warn(`container-vm: ${e.message}; it is discarded and the VM boots instead`);
+    await this.discardSnapshot().catch(() => undefined);
+    const engine = this.running;
+    this.running = null;
+    await engine?.stop();
+    await this.releaseVmEndpoint();
+    await this.start();
   }
 
   /** A write failed for want of quota: the guest got ENOSPC; nothing stored before is lost. */

@@ -149,14 +149,14 @@ export class V86Engine {
       bios: { url: image.bios },
       ...(image.vgaBios ? { vga_bios: { url: image.vgaBios } } : {}),
       // A snapshot holds the booted kernel in its memory: no kernel or initrd to download.
-      ...(initialState ? { initial_state: { buffer: initialState } } : {
+      ...(initialState ? {} : {
         bzimage: { url: image.kernel },
         ...(image.initrd ? { initrd: { url: image.initrd } } : {}),
       }),
       cmdline: image.cmdline,
       memory_size: image.memory * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
-      autostart: true,
+      autostart: !initialState,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
@@ -165,6 +165,19 @@ export class V86Engine {
       },
     } as ConstructorParameters<typeof V86>[0]);
     this.emulator = emulator;
+    // Restored here rather than through v86's initial_state option, whose failure (a state from
+    // another v86 version, say) would go unreported and leave the VM hanging.
+    if (initialState) {
+      emulator.add_listener('emulator-loaded', async () => {
+        try {
+          await emulator.restore_state(initialState);
+        } catch (e) {
+          this.post({ type: 'error', code: 'snapshot-failed', message: `could not restore the snapshot: ${e instanceof Error ? e.message : e}` });
+          return;
+        }
+        void emulator.run();
+      });
+    }
     emulator.add_listener('download-progress', (e: { file_name: string; loaded: number; total: number; lengthComputable: boolean }) => {
       this.post({ type: 'progress', what: e.file_name, loaded: e.loaded, total: e.lengthComputable ? e.total : 0 });
     });

@@ -63,3 +63,40 @@ describe('<container-vm> storage', function () {
     expect(code).to.equal('snapshot-failed');
   });
 });
+
+describe('<container-vm snapshot="auto">', function () {
+  this.timeout(60000);
+
+  it('discards a snapshot that does not restore and boots instead', async () => {
+    const { SnapshotStore, imageKey } = await import('../../src/element/snapshot-store.js');
+    const { loadV86Manifest } = await import('../../src/element/image.js');
+    const root = '/element-bad-snapshot';
+    await wipe(root);
+    const store = await SnapshotStore.open(root);
+    await store.clear();
+    // A well-formed snapshot file of this image whose state is not a v86 state.
+    const image = await loadV86Manifest('/guest/out/manifest.json', 'cvm.mount=/mnt/opfs');
+    const info = await store.save(new TextEncoder().encode('not a v86 state').buffer as ArrayBuffer, { msize: 8192, uid: 0, fids: [] }, image);
+    expect(info.stateBytes).to.equal(15);
+    expect((await store.load(() => undefined))!.image).to.equal(imageKey(image));
+
+    const vm = make({ src: '/guest/out/manifest.json', 'opfs-root': root, snapshot: 'auto' });
+    const errors: string[] = [];
+    vm.addEventListener('error', (e) => errors.push((e as unknown as CustomEvent<{ code: string }>).detail.code));
+    try {
+      await new Promise<void>((resolve, reject) => {
+        const started = Date.now();
+        const tick = () => {
+          if (vm.state === 'booting') return resolve();
+          if (Date.now() - started > 50000) return reject(new Error(`state ${vm.state}`));
+          setTimeout(tick, 50);
+        };
+        tick();
+      });
+      expect(errors).to.deep.equal([]);
+      expect(await vm.snapshotInfo()).to.equal(null);
+    } finally {
+      vm.remove();
+    }
+  });
+});
