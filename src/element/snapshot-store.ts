@@ -55,7 +55,13 @@ export class SnapshotStore {
     const savedAt = Date.now();
     const file = `state-${savedAt}.v86.gz`;
     const handle = await this.dir.getFileHandle(file, { create: true });
-    await chunksOf(new Uint8Array(state)).pipeThrough(gzip('compress')).pipeTo(await handle.createWritable());
+    try {
+      await chunksOf(new Uint8Array(state)).pipeThrough(gzip('compress')).pipeTo(await handle.createWritable());
+    } catch (e) {
+      // A full quota, say: give the space back; the previous snapshot stays current.
+      await this.dir.removeEntry(file).catch(() => undefined);
+      throw e;
+    }
     const storedBytes = (await handle.getFile()).size;
     const index: SnapshotIndex = { format: FORMAT, file, image: imageKey(image), session, savedAt, stateBytes: state.byteLength, storedBytes };
     const writer = await (await this.dir.getFileHandle(INDEX, { create: true })).createWritable();

@@ -148,3 +148,44 @@ test('a write beyond the quota fails with ENOSPC and a quota-exceeded event, and
     removeProfileDir(profile);
   }
 });
+
+test('a snapshot save beyond the quota fails, keeps the previous snapshot and leaves no partial file', { timeout: 120000 }, async () => {
+  const server = await startServer();
+  const profile = newProfileDir();
+  const b = await launch(profile, `${server.origin}/test/pages/element.html`);
+  try {
+    const store = `${server.origin}/build/src/element/snapshot-store.js`;
+    const image = { kernel: 'k', bios: 'b', cmdline: 'c', memory: 1 };
+    const session = { msize: 8192, uid: 0, fids: [] };
+    const first = await b.page.evaluate(async (url, image, session) => {
+      const { SnapshotStore } = await import(url) as typeof import('../../src/element/snapshot-store.js');
+      const s = await SnapshotStore.open('/quota-snapshot');
+      await s.clear();
+      return (await s.save(new Uint8Array(1024).buffer as ArrayBuffer, session, image)).savedAt.getTime();
+    }, store, image, session);
+    const { usage } = await b.page.evaluate(() => navigator.storage.estimate());
+    const cdp = await b.page.createCDPSession();
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage! + 1024 * 1024 });
+    const outcome = await b.page.evaluate(async (url, image, session) => {
+      const { SnapshotStore } = await import(url) as typeof import('../../src/element/snapshot-store.js');
+      const s = await SnapshotStore.open('/quota-snapshot');
+      // Random bytes do not compress: 4 MiB of them cannot fit in 1 MiB.
+      const state = new Uint8Array(4 * 1024 * 1024);
+      for (let i = 0; i < state.length; i += 65536) crypto.getRandomValues(state.subarray(i, i + 65536));
+      const error = await s.save(state.buffer, session, image).then(() => 'saved', (e: Error) => e.name);
+      let dir = await navigator.storage.getDirectory();
+      for (const p of ['emulator', 'snapshots', encodeURIComponent('/quota-snapshot')]) dir = await dir.getDirectoryHandle(p);
+      const names: string[] = [];
+      for await (const [name] of dir.entries()) names.push(name);
+      return { error, names, current: (await s.info())!.savedAt.getTime(), bytes: (await s.load(() => undefined))!.stateBytes };
+    }, store, image, session);
+    assert.equal(outcome.error, 'QuotaExceededError');
+    assert.equal(outcome.current, first);
+    assert.equal(outcome.bytes, 1024);
+    assert.equal(outcome.names.length, 2, `files left: ${outcome.names.join(' ')}`);
+  } finally {
+    await b.close();
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
