@@ -2,6 +2,7 @@
 //   container-vm.js   the one module a page loads (defines <container-vm>)
 //   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
 //   chunk-*.js        code the entries share
+//   container-vm-sw.js  optional classic script/service worker adding COOP/COEP on header-less hosts
 // npm packages are bundled in: workers cannot use import maps.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import terser from '@rollup/plugin-terser';
@@ -33,6 +34,6 @@ export default {
   plugins: [
     nodeResolve({ browser: true }),
     terser({ format: { comments: false } }),
-    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm' }),
+    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm', 'container-vm-sw.js': 'build/src/container-vm-sw.js' }),
   ],
 };

@@ -15,4 +15,7 @@ if (!customElements.get('container-vm')) customElements.define('container-vm', C
 export { ContainerVm };
 export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail } from './element/container-vm.js';
 export type { ShareFiles } from './element/share-files.js';
+export type { SavedSnapshot } from './element/container-vm.js';
+export type { SnapshotInfo } from './element/snapshot-store.js';
+export type { StorageUsage } from './element/storage-usage.js';
 export * from './index.js';

@@ -8,6 +8,9 @@ export type VmErrorCode =
   | 'engine-unavailable'  // the engine for this image is not available
   | 'backend-unavailable' // the chosen 9P server backend is not available
   | 'storage-failed'      // the storage worker failed
+  | 'share-busy'          // another tab or element has this opfs-root open (Web Lock held)
+  | 'quota-exceeded'      // the origin's storage quota is full: a write got ENOSPC
+  | 'snapshot-failed'     // saving or resuming a VM snapshot failed
   | 'engine-failed'       // the emulator failed
   | 'transfer-failed'     // copying files into or out of the share failed
   | 'zip-unreachable'     // importZip could not fetch its URL

@@ -1,39 +1,63 @@
 // The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1
 // now; L1 when `backend` asks for it) behind the SharedArrayBuffer channel, and takes control
-// messages (open, connect, disconnect, close) from the StorageHost that started it.
+// messages (open, connect, disconnect, close) from the StorageHost that started it. It holds the
+// share's Web Lock (channel/share-lock.ts) from open to close, so no other tab serves the same share.
 
 import { ChannelServer } from './channel/channel-server.js';
-import { HostRequest, WorkerReply } from './channel/storage-protocol.js';
+import { HostRequest, WorkerEvent, WorkerReply } from './channel/storage-protocol.js';
 import { M1Server } from './p9/m1-server.js';
-import { NinePServer } from './p9/server-api.js';
+import { NinePServer, SessionState } from './p9/server-api.js';
+import { acquireShareLock } from './channel/share-lock.js';
 
 let channel: ChannelServer | null = null;
+let releaseShareLock: (() => void) | null = null;
+
+/** A full quota fails many writes in a row: tell the host at most this often. */
+const NO_SPACE_NOTICE_MS = 1000;
+let lastNoSpaceNotice = -Infinity;
+function noticeNoSpace(): void {
+  if (performance.now() - lastNoSpaceNotice < NO_SPACE_NOTICE_MS) return;
+  lastNoSpaceNotice = performance.now();
+  self.postMessage({ event: 'no-space' } satisfies WorkerEvent);
+}
 
 async function openServer(root: string, backend: string): Promise<NinePServer> {
   if (backend === 'm1') return M1Server.open(root);
   throw Object.assign(new Error(`backend "${backend}" is not available yet: use backend="m1"`), { code: 'backend-unavailable' });
 }
 
-async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer }> {
+async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer; session?: SessionState }> {
   switch (msg.type) {
     case 'open': {
       if (channel) throw new Error('the storage worker already serves a share');
       if (!navigator.storage?.getDirectory) {
         throw Object.assign(new Error('this browser has no Origin Private File System (navigator.storage.getDirectory)'), { code: 'no-opfs' });
       }
-      channel = new ChannelServer(await openServer(msg.root, msg.backend));
+      releaseShareLock = await acquireShareLock(msg.root);
+      try {
+        channel = new ChannelServer(await openServer(msg.root, msg.backend), noticeNoSpace);
+      } catch (e) {
+        releaseShareLock();
+        releaseShareLock = null;
+        throw e;
+      }
       channel.start();
       return { doorbell: channel.doorbell };
     }
     case 'connect':
       channel!.addConnection(msg.endpoint);
+      if (msg.resume) await channel!.importSession(msg.endpoint.connectionId, msg.resume);
       return {};
+    case 'export-session':
+      return { session: channel!.exportSession(msg.connectionId) };
     case 'disconnect':
       await channel?.removeConnection(msg.connectionId);
       return {};
     case 'close':
       await channel?.stop();
       channel = null;
+      releaseShareLock?.();
+      releaseShareLock = null;
       return {};
   }
 }

@@ -2,10 +2,10 @@
 // Atomics.waitAsync (so OPFS promises keep running), answers every waiting slot of every
 // connection in turn, and gives the server quiet moments to make metadata durable.
 
-import { NinePServer } from '../p9/server-api.js';
+import { NinePServer, SessionState } from '../p9/server-api.js';
 import { encodeMessage, readHeader } from '../p9/codec.js';
-import { MessageType, NOTAG } from '../p9/messages.js';
-import { Errno } from '../p9/errno.js';
+import { HEADER_SIZE, MessageType, NOTAG } from '../p9/messages.js';
+import { Errno, errnoFromDomError } from '../p9/errno.js';
 import { ChannelEndpoint, Slot, SlotState, SpinPolicy, slotsOf } from './layout.js';
 
 /** Quiet time after the last request before idle work (journal flush, compaction) runs. */
@@ -33,11 +33,26 @@ export class ChannelServer {
   private stopped = false;
   private finished: Promise<void> | null = null;
 
-  constructor(private readonly server: NinePServer) {}
+  /** `onNoSpace` hears of every ENOSPC (a full storage quota) the server answers or its idle work hits. */
+  constructor(private readonly server: NinePServer, private readonly onNoSpace: () => void = () => undefined) {}
 
   addConnection(endpoint: ChannelEndpoint): void {
     const session = this.server.openSession(endpoint.slotBytes);
     this.connections.set(endpoint.connectionId, { session, slots: slotsOf(endpoint) });
+  }
+
+  exportSession(connectionId: number): SessionState {
+    return this.server.exportSession(this.connection(connectionId).session);
+  }
+
+  importSession(connectionId: number, state: SessionState): Promise<void> {
+    return this.server.importSession(this.connection(connectionId).session, state);
+  }
+
+  private connection(connectionId: number): Connection {
+    const c = this.connections.get(connectionId);
+    if (!c) throw new Error(`no connection ${connectionId}`);
+    return c;
   }
 
   async removeConnection(connectionId: number): Promise<void> {
@@ -77,7 +92,7 @@ export class ChannelServer {
       if (answered > 0) {
         workSinceIdle = justAnswered = true;
         if (performance.now() - lastIdle > IDLE_MAX_INTERVAL_MS) {
-          await this.server.idle();
+          await this.idle();
           lastIdle = performance.now();
         }
         continue;
@@ -89,10 +104,20 @@ export class ChannelServer {
       const wait = Atomics.waitAsync(this.bell, 0, seen, workSinceIdle ? IDLE_DELAY_MS : Infinity);
       const outcome = wait.async ? await wait.value : wait.value;
       if (outcome === 'timed-out') {
-        await this.server.idle();
+        await this.idle();
         lastIdle = performance.now();
         workSinceIdle = false;
       }
+    }
+  }
+
+  /** Idle work that fails (a compaction over a full quota) is retried at the next idle moment. */
+  private async idle(): Promise<void> {
+    try {
+      await this.server.idle();
+    } catch (e) {
+      if (errnoFromDomError(e) === Errno.ENOSPC) this.onNoSpace();
+      else console.error('container-vm storage worker: idle work failed:', e);
     }
   }
 
@@ -115,7 +140,14 @@ export class ChannelServer {
     Atomics.store(control, 1, replyLength);
     Atomics.store(control, 0, SlotState.Response);
     Atomics.notify(control, 0);
+    if (isNoSpaceReply(data, replyLength)) this.onNoSpace();
   }
+}
+
+/** Rlerror (size[4] type[1] tag[2] ecode[4]) with ENOSPC. */
+function isNoSpaceReply(data: Uint8Array, length: number): boolean {
+  if (length < HEADER_SIZE + 4 || data[4] !== MessageType.Rlerror) return false;
+  return new DataView(data.buffer, data.byteOffset + HEADER_SIZE, 4).getUint32(0, true) === Errno.ENOSPC;
 }
 
 function errorReply(data: Uint8Array, length: number): number {

@@ -2,7 +2,8 @@
 // worker; the endpoints it returns can be posted to other workers (they hold only SharedArrayBuffers).
 
 import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.js';
-import { Backend, HostRequest, WorkerReply } from './storage-protocol.js';
+import { Backend, HostRequest, WorkerEvent, WorkerReply } from './storage-protocol.js';
+import { SessionState } from '../p9/server-api.js';
 
 export interface StorageOptions {
   /** OPFS directory of the share. */
@@ -10,6 +11,8 @@ export interface StorageOptions {
   backend?: Backend;
   /** Where the storage worker's module is; defaults to the one beside this file. */
   workerUrl?: URL;
+  /** Called when a write failed with ENOSPC because the origin's storage quota is full (at most about once a second). */
+  onNoSpace?: () => void;
 }
 
 export class StorageError extends Error {
@@ -26,8 +29,12 @@ export class StorageHost {
   private readonly pending = new Map<number, (r: WorkerReply) => void>();
   private doorbell: SharedArrayBuffer | null = null;
 
-  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend) {
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend, onNoSpace: () => void) {
+    worker.onmessage = (e: MessageEvent<WorkerReply | WorkerEvent>) => {
+      if ('event' in e.data) {
+        onNoSpace();
+        return;
+      }
       this.pending.get(e.data.id)?.(e.data);
       this.pending.delete(e.data.id);
     };
@@ -43,13 +50,19 @@ export class StorageHost {
     if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
       throw new StorageError(
         'SharedArrayBuffer is unavailable because the page is not cross-origin isolated: serve it (and its workers) with the headers ' +
-        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp"', 'not-isolated');
+        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp", ' +
+        'or, on a host that cannot send headers, load container-vm-sw.js (the service-worker option) before the element', 'not-isolated');
     }
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
     const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
-      options.root ?? '/shared', options.backend ?? 'm1');
-    const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
-    host.doorbell = reply.doorbell!;
+      options.root ?? '/shared', options.backend ?? 'm1', options.onNoSpace ?? (() => undefined));
+    try {
+      const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
+      host.doorbell = reply.doorbell!;
+    } catch (e) {
+      host.worker.terminate();
+      throw e;
+    }
     return host;
   }
 
@@ -61,8 +74,11 @@ export class StorageHost {
     });
   }
 
-  /** A new connection (one 9P session) with `slots` requests in flight and messages up to `maxMessage` bytes. */
-  async connect(slots = 8, maxMessage = DEFAULT_MAX_MESSAGE): Promise<ChannelEndpoint> {
+  /**
+   * A new connection (one 9P session) with `slots` requests in flight and messages up to
+   * `maxMessage` bytes. `resume` gives it the fids of a session exported before a VM snapshot.
+   */
+  async connect(slots = 8, maxMessage = DEFAULT_MAX_MESSAGE, resume?: SessionState): Promise<ChannelEndpoint> {
     const slotBytes = Math.ceil(maxMessage / 8) * 8;
     const endpoint: ChannelEndpoint = {
       connectionId: this.nextConnection++,
@@ -71,8 +87,13 @@ export class StorageHost {
       slots,
       slotBytes,
     };
-    await this.request({ type: 'connect', endpoint });
+    await this.request({ type: 'connect', endpoint, ...(resume ? { resume } : {}) });
     return endpoint;
+  }
+
+  /** A connection's 9P session state (msize, fids by path), taken while its client is paused. */
+  async exportSession(endpoint: ChannelEndpoint): Promise<SessionState> {
+    return (await this.request({ type: 'export-session', connectionId: endpoint.connectionId })).session!;
   }
 
   /** Ends a connection's session (its fids are clunked). */

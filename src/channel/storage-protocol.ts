@@ -1,15 +1,20 @@
 // Messages between a StorageHost and its storage worker (control only; 9P goes through the SAB channel).
 
 import { ChannelEndpoint } from './layout.js';
+import { SessionState } from '../p9/server-api.js';
 
 export type Backend = 'm1' | 'l1';
 
 export type HostRequest =
   | { id: number; type: 'open'; root: string; backend: Backend }
-  | { id: number; type: 'connect'; endpoint: ChannelEndpoint }
+  | { id: number; type: 'connect'; endpoint: ChannelEndpoint; resume?: SessionState }
+  | { id: number; type: 'export-session'; connectionId: number }
   | { id: number; type: 'disconnect'; connectionId: number }
   | { id: number; type: 'close' };
 
 export type WorkerReply =
-  | { id: number; ok: true; doorbell?: SharedArrayBuffer }
+  | { id: number; ok: true; doorbell?: SharedArrayBuffer; session?: SessionState }
   | { id: number; ok: false; error: string; code: string };
+
+/** Sent by the worker unasked: a write failed because the origin's storage quota is full. */
+export interface WorkerEvent { event: 'no-space' }

@@ -17,6 +17,9 @@ import { ZipExportOptions, exportZip } from '../transfer/zip-export.js';
 import { fetchWithProgress, unpackZip } from '../transfer/zip-import.js';
 import { ImportResult } from '../transfer/progress.js';
 import { saveBlob } from '../transfer/download.js';
+import { Snapshot, SnapshotInfo, SnapshotStore, imageKey } from './snapshot-store.js';
+import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
+import { V86Image } from '../engines/v86-protocol.js';
 
 /** Where the element's workers and wasm files are; set by the entry module (src/container-vm.ts). */
 export interface ElementAssets {
@@ -32,6 +35,8 @@ export interface ErrorDetail { code: string; message: string }
 export interface OpfsReadyDetail { root: string; backend: Backend }
 export interface ExitDetail { code: number | null; reason: 'stopped' | 'exited' | 'error' }
 export interface OutputDetail { text: string }
+/** What saveSnapshot() stored, and how long the VM was paused for it (the rest ran beside the VM). */
+export interface SavedSnapshot extends SnapshotInfo { pausedMs: number }
 
 /** `autostart` is on unless the attribute says "false" or "off". */
 const onUnlessFalse = {
@@ -54,6 +59,7 @@ const onUnlessFalse = {
  *
  * @csspart terminal - The terminal's container.
  * @csspart status - The status line under the terminal (progress and errors).
+ * @csspart usage - The site's storage use in the status line (navigator.storage.estimate()).
  *
  * @cssprop --container-vm-background - Terminal background colour.
  * @cssprop --container-vm-foreground - Terminal text colour.
@@ -72,6 +78,8 @@ export class ContainerVm extends LitElement {
     opfsRoot: { type: String, attribute: 'opfs-root', reflect: true },
     mount: { type: String, reflect: true },
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
+    snapshot: { type: String, reflect: true },
+    persist: { type: Boolean, reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
   };
 
@@ -98,6 +106,7 @@ export class ContainerVm extends LitElement {
       [part='status'].error { background: #5a1d1d; color: #ffd7d7; }
       :host([dropping]) [part='terminal'] { outline: 2px dashed var(--container-vm-cursor, #4fc1ff); outline-offset: -6px; }
       progress { flex: 0 0 8em; height: 0.6em; }
+      [part='usage'] { margin-left: auto; opacity: 0.75; white-space: nowrap; }
     `,
   ];
 
@@ -113,6 +122,10 @@ export class ContainerVm extends LitElement {
   declare mount: string;
   /** Start when connected to the document (default on; autostart="false" turns it off). */
   declare autostart: boolean;
+  /** "auto": start from the latest snapshot saved with saveSnapshot() (v86 only), else boot cold. */
+  declare snapshot: string;
+  /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
+  declare persist: boolean;
   /** What the VM is doing; reflected as the `state` attribute for styling. */
   declare state: VmState;
   /** The status line's text and the progress bar's fill (0..1, null: no bar). */
@@ -120,12 +133,16 @@ export class ContainerVm extends LitElement {
   private progressFraction: number | null = null;
   /** While files are copied in or out: what the status line says instead of the VM's state. */
   private transferText: string | null = null;
+  private usage: StorageUsage | null = null;
 
   private terminal: TerminalView | null = null;
   private storage: Promise<{ host: StorageHost; fs: ShareFs }> | null = null;
   private running: RunningEngine | null = null;
   private vmEndpoint: ChannelEndpoint | null = null;
   private starting: Promise<void> | null = null;
+  /** The image running now; saveSnapshot() records it with the state. */
+  private image: V86Image | null = null;
+  private savingSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
   private readonly files = new ShareFiles(() => this.openStorage());
@@ -138,6 +155,8 @@ export class ContainerVm extends LitElement {
     this.opfsRoot = '/shared';
     this.mount = '/mnt/opfs';
     this.autostart = true;
+    this.snapshot = '';
+    this.persist = false;
     this.state = 'idle';
   }
 
@@ -152,6 +171,7 @@ export class ContainerVm extends LitElement {
       <div part="status" class=${this.state === 'error' ? 'error' : ''} role="status" aria-live="polite">
         <span>${this.transferText ?? (this.statusText || this.state)}</span>
         ${this.progressFraction !== null ? html`<progress max="1" .value=${this.progressFraction}></progress>` : nothing}
+        ${this.usage ? html`<span part="usage">${usageText(this.usage)}</span>` : nothing}
       </div>
     `;
   }
@@ -191,6 +211,7 @@ export class ContainerVm extends LitElement {
     const engine = this.running;
     if (!engine) return;
     this.running = null;
+    this.image = null;
     await engine.stop();
     await this.releaseVmEndpoint();
     this.setState('stopped', 'Stopped');
@@ -201,6 +222,64 @@ export class ContainerVm extends LitElement {
     await this.stop();
     this.terminal?.write('\r\n');
     await this.start();
+  }
+
+  /** This site's storage use and quota (all of its storage: shares, snapshots, caches). */
+  async storageUsage(): Promise<StorageUsage> {
+    this.usage = await storageUsage();
+    this.requestUpdate();
+    return this.usage;
+  }
+
+  /**
+   * Saves the running VM (v86) to OPFS; with snapshot="auto" the next start resumes from it in
+   * about a second instead of booting. Call it once the shell is ready (after vm-ready). The VM
+   * pauses while its state is taken, then runs on while the state is compressed and stored.
+   */
+  async saveSnapshot(): Promise<SavedSnapshot> {
+    const engine = this.running;
+    if (!engine || !this.image || !this.vmEndpoint || this.state !== 'running') {
+      throw new VmError('snapshot-failed', 'saveSnapshot() needs a running v86 VM whose shell is ready: call it after vm-ready.');
+    }
+    if (this.savingSnapshot) throw new VmError('snapshot-failed', 'a snapshot is being saved already: await the first saveSnapshot().');
+    this.savingSnapshot = true;
+    try {
+      return await this.writeSnapshot(engine, this.vmEndpoint, this.image);
+    } finally {
+      this.savingSnapshot = false;
+    }
+  }
+
+  private async writeSnapshot(engine: RunningEngine, endpoint: ChannelEndpoint, image: V86Image): Promise<SavedSnapshot> {
+    const { host } = await this.openStorage();
+    const pausedAt = performance.now();
+    const state = await engine.pauseAndSave();
+    let session;
+    try {
+      session = await host.exportSession(endpoint);
+    } finally {
+      engine.resume();
+    }
+    const pausedMs = performance.now() - pausedAt;
+    try {
+      const info = await (await SnapshotStore.open(this.opfsRoot)).save(state, session, image);
+      void this.storageUsage();
+      return { ...info, pausedMs };
+    } catch (e) {
+      const err = toVmError(e, 'snapshot-failed');
+      if ((e as { name?: string }).name === 'QuotaExceededError') this.quotaExceeded();
+      throw new VmError('snapshot-failed', `could not store the snapshot: ${err.message}. The previous snapshot, if any, is kept.`);
+    }
+  }
+
+  /** The latest snapshot of this element's share, or null. */
+  async snapshotInfo(): Promise<SnapshotInfo | null> {
+    return (await SnapshotStore.open(this.opfsRoot)).info();
+  }
+
+  /** Removes this share's snapshots: the next start boots cold. */
+  async discardSnapshot(): Promise<void> {
+    await (await SnapshotStore.open(this.opfsRoot)).clear();
   }
 
   /** Types text into the VM's console, as if on the keyboard. */
@@ -302,6 +381,8 @@ export class ContainerVm extends LitElement {
   private async boot(): Promise<void> {
     try {
       this.setState('loading', 'Starting…');
+      // Read while the share opens: the snapshot is the slow part of a resume.
+      const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
       const kind = this.engine === 'auto' ? engineFor(this.src) : this.engine;
       if (!this.src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
@@ -311,8 +392,11 @@ export class ContainerVm extends LitElement {
       if (kind !== 'v86') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
       const assets = this.requireAssets();
       const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
-      this.vmEndpoint = await host.connect(16);
+      const resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
+      // A resumed guest still holds its 9P fids: the new session gets them back, by path.
+      this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
       this.marker.reset();
+      this.image = image;
       this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, {
         output: (data) => {
           this.terminal?.write(data);
@@ -331,14 +415,61 @@ export class ContainerVm extends LitElement {
         },
         started: () => {
           this.progressFraction = null;
-          this.setState('booting', 'Booting…');
           this.terminal?.focus();
+          if (!resumed) {
+            this.setState('booting', 'Booting…');
+            return;
+          }
+          // The snapshot was taken with the shell ready (saveSnapshot() requires it).
+          this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${resumed.savedAt.toLocaleString()}]\x1b[0m\r\n`);
+          this.setState('running', 'Running');
+          this.emit('vm-ready', {});
         },
-        error: (e) => this.fail(e),
-      });
+        error: (e) => {
+          if (resumed && e.code === 'snapshot-failed' && this.state !== 'running') void this.bootAfterBadSnapshot(e);
+          else this.fail(e);
+        },
+      }, resumed?.state);
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
+  }
+
+  /** The latest snapshot, or null (none, or unreadable: then the VM boots cold). */
+  private async loadSnapshot(): Promise<Snapshot | null> {
+    try {
+      return await (await SnapshotStore.open(this.opfsRoot)).load((loaded, total) => {
+        this.progressFraction = total ? loaded / total : null;
+        this.setState('loading', `Resuming: ${formatBytes(loaded)} of ${formatBytes(total)}`);
+        this.emit<ProgressDetail>('progress', { what: 'snapshot', loaded, total });
+      });
+    } catch (e) {
+      console.warn('container-vm: the snapshot could not be read, booting instead:', e);
+      return null;
+    }
+  }
+
+  /** A snapshot that does not restore is removed, and the VM boots instead. */
+  private async bootAfterBadSnapshot(e: VmError): Promise<void> {
+    console.warn(`container-vm: ${e.message}; it is discarded and the VM boots instead`);
+    await this.discardSnapshot().catch(() => undefined);
+    const engine = this.running;
+    this.running = null;
+    await engine?.stop();
+    await this.releaseVmEndpoint();
+    await this.start();
+  }
+
+  /** A write failed for want of quota: the guest got ENOSPC; nothing stored before is lost. */
+  private quotaExceeded(): void {
+    void this.storageUsage().then((u) => {
+      const message = `This site's storage quota is full (${usageText(u)}): a write in the share failed with ENOSPC ` +
+        '(No space left on device). Files stored before are intact. Delete files from the share or free storage for this site' +
+        (u.persisted ? '.' : ', and consider the persist attribute.');
+      this.statusText = message;
+      this.requestUpdate();
+      this.emit<ErrorDetail>('error', { code: 'quota-exceeded', message });
+    });
   }
 
   /** Opens the share once: starts the storage worker and fires opfs-ready. */
@@ -346,8 +477,12 @@ export class ContainerVm extends LitElement {
     this.storage ??= (async () => {
       try {
         const assets = this.requireAssets();
-        const host = await StorageHost.start({ root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker });
+        const host = await StorageHost.start({
+          root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker, onNoSpace: () => this.quotaExceeded(),
+        });
         const fs = await ShareFs.connect(await host.connect(4));
+        if (this.persist) await requestPersistence();
+        void this.storageUsage();
         this.emit<OpfsReadyDetail>('opfs-ready', { root: this.opfsRoot, backend: this.backend });
         return { host, fs };
       } catch (e) {
@@ -409,12 +544,6 @@ const TRANSFER_VERBS: Record<string, string> = { import: 'Importing', 'import-zi
 function sourceName(source: ImportSource): string {
   if (typeof FileSystemHandle !== 'undefined' && source instanceof FileSystemHandle) return source.name;
   return 'files';
-}
-
-function formatBytes(n: number): string {
-  if (n < 1024) return `${n} B`;
-  if (n < 1024 * 1024) return `${(n / 1024).toFixed(0)} KiB`;
-  return `${(n / 1024 / 1024).toFixed(1)} MiB`;
 }
 
 declare global {

@@ -28,13 +28,27 @@ class Share9p {
   private readonly free: Slot[];
   private readonly queued: (() => void)[] = [];
   private readonly doorbell: Int32Array;
+  private inFlight = 0;
+  private drainWaiters: (() => void)[] = [];
 
   constructor(endpoint: ChannelEndpoint, private readonly fail: (message: string) => void) {
     this.free = slotsOf(endpoint);
     this.doorbell = new Int32Array(endpoint.doorbell);
   }
 
+  /** Resolves once every request handed over has been answered (call with the emulator stopped). */
+  drained(): Promise<void> {
+    if (this.inFlight === 0) return Promise.resolve();
+    return new Promise((resolve) => this.drainWaiters.push(resolve));
+  }
+
+  private done(): void {
+    if (--this.inFlight > 0) return;
+    for (const resolve of this.drainWaiters.splice(0)) resolve();
+  }
+
   handle(request: Uint8Array, reply: (r: Uint8Array) => void): void {
+    this.inFlight++;
     const slot = this.free.pop();
     // More requests in flight than slots: v86 hands over a copy, so it can wait for a slot.
     if (!slot) this.queued.push(() => this.send(this.free.pop()!, request, reply));
@@ -45,6 +59,7 @@ class Share9p {
     const { control, data } = slot;
     if (request.length > data.length) {
       this.free.push(slot);
+      this.done();
       this.fail(`9P request failed: a ${request.length}-byte message does not fit the channel's ${data.length}-byte slots`);
       return;
     }
@@ -83,6 +98,7 @@ class Share9p {
     } finally {
       Atomics.store(control, 0, SlotState.Idle);
       this.free.push(slot);
+      this.done();
       this.queued.shift()?.();
     }
   }
@@ -90,6 +106,7 @@ class Share9p {
 
 export class V86Engine {
   private emulator: V86 | null = null;
+  private share: Share9p | null = null;
   private output: number[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -97,23 +114,49 @@ export class V86Engine {
 
   handle(msg: ToV86Engine): void {
     switch (msg.type) {
-      case 'start': this.start(msg.image, msg.wasmUrl, new Share9p(msg.share, (message) => this.post({ type: 'error', code: 'storage-failed', message }))); break;
+      case 'start':
+        this.share = new Share9p(msg.share, (message) => this.post({ type: 'error', code: 'storage-failed', message }));
+        this.start(msg.image, msg.wasmUrl, this.share, msg.initialState);
+        break;
       case 'input': this.emulator?.serial0_send(msg.data); break;
+      case 'pause-and-save': void this.pauseAndSave(); break;
+      case 'continue': void this.emulator?.run(); break;
       case 'stop': this.stop(); break;
     }
   }
 
-  private start(image: V86Image, wasmUrl: string, share: Share9p): void {
+  /**
+   * A snapshot is only consistent with the storage worker's session when no 9P request is in
+   * flight: the guest would wait forever for an answer to a request the new session never saw.
+   */
+  private async pauseAndSave(): Promise<void> {
+    const emulator = this.emulator;
+    if (!emulator || !this.share) return;
+    try {
+      await emulator.stop();
+      await this.share.drained();
+      const state = await emulator.save_state();
+      this.post({ type: 'paused', state }, [state]);
+    } catch (e) {
+      void emulator.run();
+      this.post({ type: 'error', code: 'snapshot-failed', message: `could not save the VM state: ${e instanceof Error ? e.message : e}` });
+    }
+  }
+
+  private start(image: V86Image, wasmUrl: string, share: Share9p, initialState?: ArrayBuffer): void {
     const emulator = new V86({
       wasm_path: wasmUrl,
       bios: { url: image.bios },
       ...(image.vgaBios ? { vga_bios: { url: image.vgaBios } } : {}),
-      bzimage: { url: image.kernel },
-      ...(image.initrd ? { initrd: { url: image.initrd } } : {}),
+      // A snapshot holds the booted kernel in its memory: no kernel or initrd to download.
+      ...(initialState ? {} : {
+        bzimage: { url: image.kernel },
+        ...(image.initrd ? { initrd: { url: image.initrd } } : {}),
+      }),
       cmdline: image.cmdline,
       memory_size: image.memory * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
-      autostart: true,
+      autostart: !initialState,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
@@ -122,13 +165,31 @@ export class V86Engine {
       },
     } as ConstructorParameters<typeof V86>[0]);
     this.emulator = emulator;
+    // Restored here rather than through v86's initial_state option, whose failure (a state from
+    // another v86 version, say) would go unreported and leave the VM hanging.
+    if (initialState) {
+      emulator.add_listener('emulator-loaded', async () => {
+        try {
+          await emulator.restore_state(initialState);
+        } catch (e) {
+          this.post({ type: 'error', code: 'snapshot-failed', message: `could not restore the snapshot: ${e instanceof Error ? e.message : e}` });
+          return;
+        }
+        void emulator.run();
+      });
+    }
     emulator.add_listener('download-progress', (e: { file_name: string; loaded: number; total: number; lengthComputable: boolean }) => {
       this.post({ type: 'progress', what: e.file_name, loaded: e.loaded, total: e.lengthComputable ? e.total : 0 });
     });
     emulator.add_listener('download-error', (e: { file_name: string }) => {
       this.post({ type: 'error', code: 'image-unreachable', message: `could not download ${e.file_name}: check the URL in the image manifest` });
     });
-    emulator.add_listener('emulator-started', () => this.post({ type: 'started' }));
+    // v86 fires emulator-started again when it runs on after pauseAndSave: report the first only.
+    let started = false;
+    emulator.add_listener('emulator-started', () => {
+      if (!started) this.post({ type: 'started' });
+      started = true;
+    });
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.output.push(byte);
       this.flushTimer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);

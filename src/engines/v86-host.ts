@@ -13,28 +13,38 @@ export interface EngineEvents {
 
 export interface RunningEngine {
   input(data: string): void;
+  /** Pauses the machine with no 9P request in flight and gives its state; `resume()` runs it on. */
+  pauseAndSave(): Promise<ArrayBuffer>;
+  resume(): void;
   stop(): Promise<void>;
 }
 
-export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents): RunningEngine {
+/** Starts v86 on the image, or from `initialState` (a saved machine state of the same image). */
+export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents, initialState?: ArrayBuffer): RunningEngine {
   const worker = new Worker(workerUrl, { type: 'module', name: 'container-vm v86' });
-  const send = (msg: ToV86Engine) => worker.postMessage(msg);
+  const send = (msg: ToV86Engine, transfer: Transferable[] = []) => worker.postMessage(msg, transfer);
   let stopped: (() => void) | null = null;
+  let saving: { resolve(state: ArrayBuffer): void; reject(e: VmError): void } | null = null;
   worker.onmessage = (e: MessageEvent<FromV86Engine>) => {
     const msg = e.data;
     switch (msg.type) {
       case 'output': events.output(msg.data); break;
       case 'progress': events.progress(msg.what, msg.loaded, msg.total); break;
       case 'started': events.started(); break;
+      case 'paused': saving?.resolve(msg.state); saving = null; break;
       case 'stopped': stopped?.(); break;
-      case 'error': events.error(new VmError(msg.code, msg.message)); break;
+      case 'error':
+        // A failed save leaves the machine running: only the save fails.
+        if (msg.code === 'snapshot-failed' && saving) { saving.reject(new VmError(msg.code, msg.message)); saving = null; }
+        else events.error(new VmError(msg.code, msg.message));
+        break;
     }
   };
   worker.onerror = (e) => {
     e.preventDefault();
     events.error(new VmError('engine-failed', `the v86 worker failed: ${e.message || 'it could not be loaded'}`));
   };
-  send({ type: 'start', image, wasmUrl: wasmUrl.href, share });
+  send({ type: 'start', image, wasmUrl: wasmUrl.href, share, ...(initialState ? { initialState } : {}) }, initialState ? [initialState] : []);
   const encoder = new TextEncoder();
   return {
     input(data: string) {
@@ -43,6 +53,16 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
       let binary = '';
       for (const b of bytes) binary += String.fromCharCode(b);
       send({ type: 'input', data: binary });
+    },
+    pauseAndSave() {
+      if (saving) return Promise.reject(new VmError('snapshot-failed', 'a snapshot is being saved already'));
+      return new Promise((resolve, reject) => {
+        saving = { resolve, reject };
+        send({ type: 'pause-and-save' });
+      });
+    },
+    resume() {
+      send({ type: 'continue' });
     },
     async stop() {
       await new Promise<void>((resolve) => {

@@ -14,13 +14,17 @@ export interface V86Image {
 }
 
 export type ToV86Engine =
-  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint }
+  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer }
   | { type: 'input'; data: string }
+  /** Pause with no 9P request in flight and answer `paused` with the machine state; `continue` runs on. */
+  | { type: 'pause-and-save' }
+  | { type: 'continue' }
   | { type: 'stop' };
 
 export type FromV86Engine =
   | { type: 'output'; data: Uint8Array }
   | { type: 'progress'; what: string; loaded: number; total: number }
   | { type: 'started' }
+  | { type: 'paused'; state: ArrayBuffer }
   | { type: 'stopped' }
   | { type: 'error'; code: string; message: string };

@@ -7,7 +7,7 @@ import {
   AT_REMOVEDIR, GetattrMask, HEADER_SIZE, IO_OVERHEAD, LockStatus, LockType, MAXWELEM, MessageType, NOFID, NOTAG,
   OpenFlag, QidType, SetattrMask, V9FS_MAGIC, VERSION_9P2000_L,
 } from './messages.js';
-import { NinePServer } from './server-api.js';
+import { NinePServer, SessionState } from './server-api.js';
 import { NodeKind, kindOfMode, modeOf } from '../store/format.js';
 import { AttributeChanges, ByteRangeLock, Inode, NAME_MAX, Store } from '../store/store.js';
 
@@ -77,6 +77,42 @@ export class M1Server implements NinePServer {
     if (!s) return;
     await this.clunkAll(s);
     this.sessions.delete(id);
+  }
+
+  exportSession(id: number): SessionState {
+    const s = this.session(id);
+    const fids: SessionState['fids'] = [];
+    for (const [fid, { inode, openFlags }] of s.fids) {
+      // A file unlinked while open has no path to find it by again.
+      if (!inode.unlinked) fids.push({ fid, path: this.store.pathOf(inode), dir: inode.isDir, openFlags });
+    }
+    return { msize: s.msize, uid: s.uid, fids };
+  }
+
+  async importSession(id: number, state: SessionState): Promise<void> {
+    const s = this.session(id);
+    s.msize = Math.min(state.msize, s.maxMessageSize);
+    s.uid = state.uid;
+    for (const { fid, path, dir, openFlags } of state.fids) {
+      let inode = this.store.root;
+      try {
+        for (const name of path.split('/').filter(Boolean)) inode = await this.store.lookup(inode, name);
+      } catch {
+        continue;
+      }
+      if (inode.isDir !== dir) continue;
+      const f = this.addFid(s, fid, inode);
+      if (openFlags !== null && inode.meta.kind !== NodeKind.Symlink) {
+        await this.store.open(inode, false);
+        f.openFlags = openFlags;
+      }
+    }
+  }
+
+  private session(id: number): Session {
+    const s = this.sessions.get(id);
+    if (!s) throw new Error(`no 9P session ${id}`);
+    return s;
   }
 
   async idle(): Promise<void> {

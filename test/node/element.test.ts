@@ -120,6 +120,7 @@ test('without COOP/COEP headers the element fires an error naming them', { timeo
       assert.equal(event.detail.code, 'not-isolated');
       assert.match(event.detail.message, /Cross-Origin-Opener-Policy: same-origin/);
       assert.match(event.detail.message, /Cross-Origin-Embedder-Policy: require-corp/);
+      assert.match(event.detail.message, /container-vm-sw\.js/);
     } finally {
       await b.close();
     }

@@ -11,6 +11,8 @@ let vm: ContainerVm | null = null;
 let output = '';
 let nextMarker = 1;
 const events: { type: string; detail: unknown }[] = [];
+const eventTimes = new Map<string, number>();
+let createdAt = 0;
 
 function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Promise<void> {
   return new Promise((resolve, reject) => {
@@ -29,9 +31,13 @@ const vmHarness = {
   async create(attributes: Record<string, string>): Promise<void> {
     await import(elementModule);
     vm = document.createElement('container-vm');
+    createdAt = performance.now();
     for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
     for (const type of ['opfs-ready', 'vm-ready', 'error', 'exit', 'progress']) {
-      vm.addEventListener(type, (e) => events.push({ type, detail: (e as CustomEvent).detail }));
+      vm.addEventListener(type, (e) => {
+        events.push({ type, detail: (e as CustomEvent).detail });
+        if (!eventTimes.has(type)) eventTimes.set(type, performance.now() - createdAt);
+      });
     }
     vm.addEventListener('output', (e) => { output += (e as CustomEvent<{ text: string }>).detail.text; });
     document.body.append(vm);
@@ -61,6 +67,12 @@ const vmHarness = {
   readText: (path: string) => vm!.fs.readText(path),
   writeText: (path: string, text: string, mode?: number) => vm!.fs.writeFile(path, text, mode),
   state: () => vm!.state,
+  /** The element itself, for calls the harness does not wrap. */
+  element: () => vm!,
+  /** Milliseconds from create() to the first event of `type` (recorded as events arrive). */
+  eventTime: (type: string) => eventTimes.get(type) ?? null,
+  /** When create() ran, in ms since the page's navigation started (performance.now()). */
+  createdAt: () => createdAt,
   stop: () => vm!.stop(),
   /** Removes the element: stops the VM and closes the share (flushing it). */
   async remove(): Promise<void> {
