@@ -1,6 +1,7 @@
 // `npm run build`: dist/ for hosting on any base URL.
 //   container-vm.js   the one module a page loads (defines <container-vm>)
 //   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
+//   l1.wasm           the L1 server, loaded by storage-worker.js from beside itself
 //   chunk-*.js        code the entries share
 // npm packages are bundled in: workers cannot use import maps.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -33,6 +34,6 @@ export default {
   plugins: [
     nodeResolve({ browser: true }),
     terser({ format: { comments: false } }),
-    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm' }),
+    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm', 'l1.wasm': 'build/src/l1.wasm' }),
   ],
 };

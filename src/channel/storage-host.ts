@@ -2,7 +2,7 @@
 // worker; the endpoints it returns can be posted to other workers (they hold only SharedArrayBuffers).
 
 import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.js';
-import { Backend, HostRequest, WorkerReply } from './storage-protocol.js';
+import { Backend, HostRequest, WorkerEvent, WorkerReply } from './storage-protocol.js';
 
 export interface StorageOptions {
   /** OPFS directory of the share. */
@@ -10,6 +10,8 @@ export interface StorageOptions {
   backend?: Backend;
   /** Where the storage worker's module is; defaults to the one beside this file. */
   workerUrl?: URL;
+  /** Called if the server fails for good after opening (L1 trapped): the share is intact, requests get EIO. */
+  onFailure?: (e: StorageError) => void;
 }
 
 export class StorageError extends Error {
@@ -26,8 +28,12 @@ export class StorageHost {
   private readonly pending = new Map<number, (r: WorkerReply) => void>();
   private doorbell: SharedArrayBuffer | null = null;
 
-  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend) {
-    worker.onmessage = (e: MessageEvent<WorkerReply>) => {
+  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend, onFailure?: (e: StorageError) => void) {
+    worker.onmessage = (e: MessageEvent<WorkerReply | WorkerEvent>) => {
+      if ('type' in e.data) {
+        onFailure?.(new StorageError(e.data.error, e.data.code));
+        return;
+      }
       this.pending.get(e.data.id)?.(e.data);
       this.pending.delete(e.data.id);
     };
@@ -47,7 +53,7 @@ export class StorageHost {
     }
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
     const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
-      options.root ?? '/shared', options.backend ?? 'm1');
+      options.root ?? '/shared', options.backend ?? 'm1', options.onFailure);
     const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
     host.doorbell = reply.doorbell!;
     return host;

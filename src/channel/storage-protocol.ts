@@ -13,3 +13,6 @@ export type HostRequest =
 export type WorkerReply =
   | { id: number; ok: true; doorbell?: SharedArrayBuffer }
   | { id: number; ok: false; error: string; code: string };
+
+/** Sent by the worker on its own: the 9P server failed for good (L1 trapped); requests now get EIO. */
+export type WorkerEvent = { type: 'failed'; error: string; code: string };

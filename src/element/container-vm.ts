@@ -236,7 +236,10 @@ export class ContainerVm extends LitElement {
     this.storage ??= (async () => {
       try {
         const assets = this.requireAssets();
-        const host = await StorageHost.start({ root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker });
+        const host = await StorageHost.start({
+          root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker,
+          onFailure: (e) => this.fail(toVmError(e, 'storage-failed')),
+        });
         const fs = await ShareFs.connect(await host.connect(4));
         this.emit<OpfsReadyDetail>('opfs-ready', { root: this.opfsRoot, backend: this.backend });
         return { host, fs };

@@ -1,0 +1,180 @@
+// L1's host: loads the Rust server (l1/, compiled to l1.wasm) and drives it as a NinePServer, the
+// same contract M1 implements, so ChannelServer and the tests use either one alike.
+//
+// Every call into the module runs alone: a call that suspends on OPFS (JSPI) holds a lock the next
+// one waits for, so the Rust side never sees a second call while one is suspended. Requests the
+// module says it can answer without OPFS promises (reads and writes on open files, getattr, walks
+// through listed directories...) go through the plain export, with no promise or stack switch;
+// the rest go through WebAssembly.promising. docs/l1.md has the measurements behind this.
+
+import { NinePServer } from '../p9/server-api.js';
+import { OpfsHost, jspi } from './opfs-imports.js';
+
+interface L1Exports {
+  memory: WebAssembly.Memory;
+  l1_reserve(request: number, reply: number): void;
+  l1_request_ptr(): number;
+  l1_reply_ptr(): number;
+  l1_open(pathLength: number): number;
+  l1_open_session(id: number, maxMessage: number): void;
+  l1_close_session(id: number): void;
+  l1_can_answer_now(session: number, length: number): number;
+  l1_handle(session: number, length: number, replyCapacity: number): number;
+  l1_payload_in_place(): number;
+  l1_idle(): number;
+  l1_close(): number;
+}
+
+type Async<F> = F extends (...args: infer A) => infer R ? (...args: A) => Promise<R> : never;
+
+/** The module trapped (a Rust panic or a wasm trap): it is dead, and the share keeps what the journal holds. */
+export class L1Failure extends Error {
+  readonly code = 'storage-failed';
+}
+
+export class L1Server implements NinePServer {
+  private readonly suspending: {
+    open: Async<L1Exports['l1_open']>;
+    closeSession: Async<L1Exports['l1_close_session']>;
+    handle: Async<L1Exports['l1_handle']>;
+    idle: Async<L1Exports['l1_idle']>;
+    close: Async<L1Exports['l1_close']>;
+  };
+  private nextSession = 1;
+  private locked = false;
+  private readonly waiters: (() => void)[] = [];
+  private failure: L1Failure | null = null;
+  private reserved = { request: 0, reply: 0 };
+  /** Called once when the module traps, with the reason. */
+  onFailure: ((e: L1Failure) => void) | null = null;
+
+  private constructor(private readonly wasm: L1Exports, private readonly host: OpfsHost) {
+    const promising = jspi.promising!;
+    this.suspending = {
+      open: promising(wasm.l1_open),
+      closeSession: promising(wasm.l1_close_session),
+      handle: promising(wasm.l1_handle),
+      idle: promising(wasm.l1_idle),
+      close: promising(wasm.l1_close),
+    };
+  }
+
+  /** Loads the module from `wasmUrl` and opens the share at the OPFS path `root`. */
+  static async open(root: string, wasmUrl: URL): Promise<L1Server> {
+    if (!jspi.promising || !jspi.Suspending) throw Object.assign(new Error('the L1 backend needs JSPI (WebAssembly.promising), which this browser lacks: use backend="m1"'), { code: 'backend-unavailable' });
+    const host = new OpfsHost();
+    let instance: WebAssembly.Instance;
+    try {
+      const response = await fetch(wasmUrl);
+      if (!response.ok) throw new Error(`HTTP ${response.status}`);
+      ({ instance } = await WebAssembly.instantiate(await response.arrayBuffer(), { opfs: host.imports() }));
+    } catch (e) {
+      throw Object.assign(new Error(`could not load the L1 server from ${wasmUrl.href}: ${e instanceof Error ? e.message : String(e)}`), { code: 'backend-unavailable' });
+    }
+    const wasm = instance.exports as unknown as L1Exports;
+    host.memory = wasm.memory;
+    const server = new L1Server(wasm, host);
+    const path = new TextEncoder().encode(root);
+    server.reserve(path.length, 0);
+    new Uint8Array(wasm.memory.buffer, wasm.l1_request_ptr(), path.length).set(path);
+    const result = await server.exclusive(() => server.suspending.open(path.length));
+    if (result < 0) throw new Error(`L1 could not open the share ${root}: errno ${-result}`);
+    return server;
+  }
+
+  openSession(maxMessageSize: number): number {
+    const id = this.nextSession++;
+    void this.exclusive(() => this.wasm.l1_open_session(id, maxMessageSize)).catch(() => undefined);
+    return id;
+  }
+
+  async closeSession(session: number): Promise<void> {
+    await this.exclusive(() => this.suspending.closeSession(session));
+  }
+
+  handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number> {
+    if (!this.locked && !this.failure) {
+      // The common case: nothing else is running, so copy in and see whether it can be answered at once.
+      this.copyIn(request, reply.length);
+      if (this.call(() => this.wasm.l1_can_answer_now(session, request.length))) {
+        this.host.replyOut = reply;
+        return Promise.resolve(this.copyOut(this.call(() => this.wasm.l1_handle(session, request.length, reply.length)), reply));
+      }
+    }
+    return this.exclusive(async () => {
+      this.copyIn(request, reply.length);
+      this.host.replyOut = reply;
+      return this.copyOut(await this.suspending.handle(session, request.length, reply.length), reply);
+    });
+  }
+
+  async idle(): Promise<void> {
+    const result = await this.exclusive(() => this.suspending.idle());
+    if (result < 0) console.warn(`container-vm L1: idle work failed with errno ${-result}`);
+  }
+
+  async close(): Promise<void> {
+    const result = await this.exclusive(() => this.suspending.close());
+    if (result < 0) console.warn(`container-vm L1: closing the share failed with errno ${-result}`);
+  }
+
+  // ---- plumbing ----
+
+  private reserve(request: number, reply: number): void {
+    if (request <= this.reserved.request && reply <= this.reserved.reply) return;
+    this.reserved = { request: Math.max(request, this.reserved.request), reply: Math.max(reply, this.reserved.reply) };
+    this.call(() => this.wasm.l1_reserve(this.reserved.request, this.reserved.reply));
+  }
+
+  private copyIn(request: Uint8Array, replyCapacity: number): void {
+    this.reserve(request.length, replyCapacity);
+    new Uint8Array(this.wasm.memory.buffer, this.wasm.l1_request_ptr(), request.length).set(request);
+  }
+
+  private copyOut(length: number, reply: Uint8Array): number {
+    // An Rread's data is already in `reply` (read there by sah_read_out): copy only its header.
+    const n = this.wasm.l1_payload_in_place() ? Math.min(length, 11) : length;
+    reply.set(new Uint8Array(this.wasm.memory.buffer, this.wasm.l1_reply_ptr(), n));
+    return length;
+  }
+
+  /** Runs `fn` when no other call into the module is running, then lets the next one go. */
+  private async exclusive<T>(fn: () => T | Promise<T>): Promise<T> {
+    if (this.locked) await new Promise<void>((resolve) => this.waiters.push(resolve));
+    else this.locked = true;
+    try {
+      if (this.failure) throw this.failure;
+      return await this.guard(fn);
+    } finally {
+      const next = this.waiters.shift();
+      if (next) next(); else this.locked = false;
+    }
+  }
+
+  private call<T>(fn: () => T): T {
+    if (this.failure) throw this.failure;
+    try {
+      return fn();
+    } catch (e) {
+      throw this.trapped(e);
+    }
+  }
+
+  private async guard<T>(fn: () => T | Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (e) {
+      throw this.trapped(e);
+    }
+  }
+
+  /** A trap leaves the module in an unknown state: stop using it, and say why once. */
+  private trapped(e: unknown): L1Failure {
+    if (e instanceof L1Failure) return e;
+    const reason = this.host.panicMessage ?? (e instanceof Error ? `${e.name}: ${e.message}` : String(e));
+    this.failure = new L1Failure(`the L1 storage server stopped: ${reason}. The share keeps everything written before the last fsync; reload to open it again.`);
+    console.error('container-vm L1:', e);
+    this.onFailure?.(this.failure);
+    return this.failure;
+  }
+}
