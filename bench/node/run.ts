@@ -4,7 +4,7 @@
 // --warm-only (skip restarts and the 10,000-file share: for iterating on the channel).
 
 import { nodeResolve } from '@rollup/plugin-node-resolve';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -115,6 +115,18 @@ function report(result: BenchResult, browserVersion: string, runs: number, loadB
       `${h.bundled === null ? '' : `${h.bundled.toFixed(1)} ms (10,000 files, bundled worker), `}${h.empty.toFixed(1)} ms (empty share); ` +
       'the rest is connect + Tversion + Tattach + Tgetattr.');
   }
+  const l1Rows = rows.filter((r, i) => m[r.key.replace(/^p9\./, 'l1.')] && rows.findIndex((x) => x.key === r.key) === i);
+  if (l1Rows.length) {
+    lines.push('', '## L1 beside M1 (same run, same client, each on its own share)', '',
+      'Targets: L1 no slower than M1 on any row, and at least 1.5× faster on 4 KiB read, 4 KiB write and getattr.', '',
+      '| operation | M1 median | L1 median | L1 runs min – max | M1 / L1 | target | met |', '|---|---:|---:|---:|---:|---|:-:|');
+    for (const r of l1Rows) {
+      const l1Key = r.key.replace(/^p9\./, 'l1.');
+      const speedup = med(r.key) / med(l1Key);
+      const want = ['p9.read4k', 'p9.write4k', 'p9.getattr'].includes(r.key) ? 1.5 : 1;
+      lines.push(`| ${r.label} | ${fmt(med(r.key))} | ${fmt(med(l1Key))} | ${spread(m[l1Key]!)} | ${speedup.toFixed(2)}× | ≥ ${want}× | ${speedup >= want ? 'yes' : '**no**'} |`);
+    }
+  }
   if (notes.populateBigMs) lines.push(`The 10,000-file share was created with raw OPFS in ${(notes.populateBigMs / 1000).toFixed(1)} s.`);
   return lines.join('\n') + '\n';
 }
@@ -130,6 +142,8 @@ async function bundleStorageWorker(): Promise<void> {
   });
   await bundle.write({ file: fileURLToPath(new URL('../storage-worker.bundle.js', import.meta.url)), format: 'es', inlineDynamicImports: true });
   await bundle.close();
+  // The bundled worker loads the L1 server from beside itself, as dist/ has it.
+  copyFileSync(fileURLToPath(new URL('../../src/l1.wasm', import.meta.url)), fileURLToPath(new URL('../l1.wasm', import.meta.url)));
 }
 
 async function main(): Promise<void> {
