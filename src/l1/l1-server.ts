@@ -114,6 +114,8 @@ export class L1Server implements NinePServer {
   }
 
   async close(): Promise<void> {
+    // A trapped module has nothing left to flush: the journal holds what it wrote before.
+    if (this.failure) return;
     const result = await this.exclusive(() => this.suspending.close());
     if (result < 0) console.warn(`container-vm L1: closing the share failed with errno ${-result}`);
   }
