@@ -3,7 +3,7 @@
 
 use crate::errno::*;
 use crate::format::*;
-use crate::store::{Changes, Lock, Store, NAME_MAX, ROOT};
+use crate::store::{Changes, Listing, Lock, Store, NAME_MAX, ROOT};
 use crate::wire::*;
 use std::collections::HashMap;
 
@@ -62,8 +62,9 @@ struct Fid {
     inode: usize,
     /// Set by Tlopen/Tlcreate: the Linux open flags.
     open_flags: Option<u32>,
-    /// Directory listing taken at readdir offset 0 (name, inode, kind); later offsets index into it.
-    listing: Option<Vec<(String, usize, u8)>>,
+    /// Directory listing taken at readdir offset 0: "." and ".." (inode, kind) then the entries;
+    /// later offsets index into it.
+    listing: Option<((usize, u8), (usize, u8), Listing)>,
     xattr_read: Option<Vec<u8>>,
     xattr_write: Option<XattrWrite>,
 }
@@ -204,7 +205,7 @@ impl Server {
             TREAD | TWRITE | TLOPEN => self.store.io_ready(f.inode),
             TGETATTR => self.store.attributes_ready(f.inode),
             TCLUNK => f.xattr_write.is_none() && self.store.release_ready(f.inode),
-            TREADDIR => f.listing.is_some() && !matches!(r.u64(), Ok(0)) || self.store.n(f.inode).children.is_some(),
+            TREADDIR => f.listing.is_some() && !matches!(r.u64(), Ok(0)) || self.store.n(f.inode).children.is_some() || !self.store.n(f.inode).is_dir(),
             TWALK => self.walk_ready(f.inode, req),
             _ => false,
         }
@@ -722,27 +723,34 @@ impl Server {
             return Err(Fail::Errno(EBADF));
         }
         if offset == 0 || f.listing.is_none() {
-            self.store.load(dir)?;
+            let entries = self.store.listing(dir)?;
             let parent = self.store.n(dir).parent.unwrap_or(dir);
-            let mut listing = vec![(".".to_string(), dir, DIR), ("..".to_string(), parent, self.store.n(parent).meta.kind)];
-            for (name, id) in self.store.entries(dir) {
-                listing.push((name, id, self.store.n(id).meta.kind));
-            }
-            s.fids.get_mut(&fid).unwrap().listing = Some(listing);
+            let dots = ((dir, DIR), (parent, self.store.n(parent).meta.kind));
+            s.fids.get_mut(&fid).unwrap().listing = Some((dots.0, dots.1, entries));
         }
-        let listing = s.fids[&fid].listing.as_ref().unwrap();
+        let (dot, dotdot, entries) = s.fids[&fid].listing.as_ref().unwrap();
         let max = (count as usize).min((s.msize - IO_OVERHEAD) as usize).min(rep.len().saturating_sub(HEADER_SIZE + 4));
         let end = HEADER_SIZE + 4 + max;
         let mut w = Writer::new(rep, HEADER_SIZE + 4);
-        let start = offset.min(listing.len() as u64) as usize;
-        for (i, (name, id, kind)) in listing.iter().enumerate().skip(start) {
+        let total_entries = entries.len() as u64 + 2;
+        let mut i = offset.min(total_entries);
+        while i < total_entries {
+            let (name, id, kind) = match i {
+                0 => (".", dot.0, dot.1),
+                1 => ("..", dotdot.0, dotdot.1),
+                _ => {
+                    let e = &entries[(i - 2) as usize];
+                    (e.0.as_str(), e.1, e.2)
+                }
+            };
             if w.pos + QID_SIZE + 8 + 1 + 2 + name.len() > end {
                 break;
             }
-            w.qid(qid_of(*id, *kind));
-            w.u64(i as u64 + 1);
-            w.u8(dirent_type(*kind));
+            w.qid(qid_of(id, kind));
+            w.u64(i + 1);
+            w.u8(dirent_type(kind));
             w.str(name);
+            i += 1;
         }
         if w.overflow {
             return Err(Fail::Errno(EIO));

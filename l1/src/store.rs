@@ -8,6 +8,10 @@ use crate::errno::*;
 use crate::format::*;
 use crate::host::{self, Handle, Res};
 use crate::wire::Reader;
+use std::rc::Rc;
+
+/// A directory's entries as readdir lists them: name, inode, kind.
+pub type Listing = Rc<Vec<(String, usize, u8)>>;
 
 pub const NAME_MAX: usize = 255;
 pub const ROOT: usize = 0;
@@ -34,6 +38,9 @@ pub struct Inode {
     pub dir: Handle,
     /// Loaded entries of a directory, by guest name; None until first listed.
     pub children: Option<IndexMap<usize>>,
+    /// The entries as readdir hands them out, kept until they change: a warm readdir from
+    /// offset 0 then costs only the encoding.
+    listing: Option<Listing>,
     /// Bytes in a regular file; None until known (OPFS listings do not carry sizes).
     pub size: Option<u64>,
     /// Fids hold references; an unlinked file's data is dropped when this reaches 0.
@@ -223,6 +230,25 @@ impl Store {
         }
         self.load(dir)?;
         self.child(dir, name).ok_or(ENOENT)
+    }
+
+    /// A loaded directory's entries, to change them (which forgets its cached listing).
+    fn children_mut(&mut self, dir: usize) -> &mut IndexMap<usize> {
+        let d = self.m(dir);
+        d.listing = None;
+        d.children.as_mut().unwrap()
+    }
+
+    /// A directory's entries in listing order, for readdir (loads the directory if needed).
+    pub fn listing(&mut self, dir: usize) -> Res<Listing> {
+        self.load(dir)?;
+        if let Some(l) = &self.n(dir).listing {
+            return Ok(l.clone());
+        }
+        let list: Vec<_> = self.entries(dir).into_iter().map(|(name, id)| { let kind = self.n(id).meta.kind; (name, id, kind) }).collect();
+        let l = Rc::new(list);
+        self.m(dir).listing = Some(l.clone());
+        Ok(l)
     }
 
     /// The entries of a loaded directory, in listing order.
@@ -530,7 +556,7 @@ impl Store {
     fn added(&mut self, dir: usize, id: usize) -> Res<usize> {
         let (name, meta) = (self.n(id).name.clone(), self.n(id).meta.clone());
         self.area.append(vec![Op::Put { dir_id: self.n(dir).meta.dir_id, name: name.clone(), meta }])?;
-        self.m(dir).children.as_mut().unwrap().insert(name, id);
+        self.children_mut(dir).insert(name, id);
         self.touch(dir, true);
         Ok(id)
     }
@@ -599,7 +625,7 @@ impl Store {
         }
         self.detach(target)?;
         let delete = self.area.append(vec![Op::Delete { dir_id: self.n(dir).meta.dir_id, name: name.to_string() }]);
-        self.m(dir).children.as_mut().unwrap().remove(name);
+        self.children_mut(dir).remove(name);
         self.touch(dir, true);
         self.free_if_unreachable(target);
         delete
@@ -690,7 +716,7 @@ impl Store {
                 n.unlinked = true;
                 n.parent = None;
             }
-            self.m(dst_dir).children.as_mut().unwrap().remove(dst_name);
+            self.children_mut(dst_dir).remove(dst_name);
             self.free_if_unreachable(e);
         }
         // Journal the new name before moving and drop the old one after: whichever name a crash
@@ -706,11 +732,11 @@ impl Store {
             }
             self.area.append(vec![Op::Delete { dir_id: self.n(src_dir).meta.dir_id, name: src_name.to_string() }])?;
         }
-        self.m(src_dir).children.as_mut().unwrap().remove(src_name);
+        self.children_mut(src_dir).remove(src_name);
         let n = self.m(source);
         n.name = dst_name.to_string();
         n.parent = Some(dst_dir);
-        self.m(dst_dir).children.as_mut().unwrap().insert(dst_name.to_string(), source);
+        self.children_mut(dst_dir).insert(dst_name.to_string(), source);
         self.touch(source, false);
         self.touch(src_dir, true);
         self.touch(dst_dir, true);
@@ -871,7 +897,7 @@ impl Inode {
     fn new(name: String, parent: Option<usize>, meta: Meta, file: Handle, dir: Handle) -> Inode {
         Inode {
             name, parent, meta, file, dir, children: None, size: None, refs: 0, unlinked: false, meta_dirty: false,
-            meta_guessed: false, locks: Vec::new(), sah: 0, last_use: 0, orphan: None,
+            meta_guessed: false, locks: Vec::new(), sah: 0, last_use: 0, orphan: None, listing: None,
         }
     }
 }
