@@ -7,7 +7,7 @@ import { StorageHost } from '../../src/channel/storage-host.js';
 import { P9Client } from '../../src/p9/client.js';
 import type { BenchTasks, TaskReply, TaskRequest } from './bench-worker.js';
 import {
-  BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
+  BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
   SHARE_ROOT, SHARE_ROOT_L1,
 } from './protocol.js';
 import type { Backend } from '../../src/channel/storage-protocol.js';
@@ -111,7 +111,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const add = (key: string, us: number) => { (page[key] ??= { runs: [], iterations: 1 }).runs.push(us); };
 
   progress('wiping the benchmark OPFS roots');
-  for (const root of [SHARE_ROOT, SHARE_ROOT_L1, RAW_ROOT, BIG_ROOT, EMPTY_ROOT, INPROC_ROOT]) await wipe(root);
+  for (const root of [SHARE_ROOT, SHARE_ROOT_L1, RAW_ROOT, BIG_ROOT, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1]) await wipe(root);
 
   const client = moduleWorker('./bench-worker.js', 'bench client');
   const call = caller(client);

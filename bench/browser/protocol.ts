@@ -40,6 +40,7 @@ export const RAW_ROOT = 'bench-raw';
 export const BIG_ROOT = 'bench-10k';
 export const EMPTY_ROOT = 'bench-empty';
 export const INPROC_ROOT = 'bench-inproc';
+export const INPROC_ROOT_L1 = 'bench-inproc-l1';
 
 /** The polling window of the channel (src/channel), for the floor that polls the same way. */
 export const SPIN_MS = 0.05;

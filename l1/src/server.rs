@@ -6,6 +6,26 @@ use crate::format::*;
 use crate::store::{Changes, Listing, Lock, Store, NAME_MAX, ROOT};
 use crate::wire::*;
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+
+/// Fid numbers are small integers the client picks: a multiplicative hash is enough, and much
+/// cheaper per request than the default SipHash.
+#[derive(Default)]
+struct FidHasher(u64);
+impl Hasher for FidHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ b as u64).wrapping_mul(0x9e3779b97f4a7c15);
+        }
+    }
+    fn write_u32(&mut self, n: u32) {
+        self.0 = (n as u64).wrapping_mul(0x9e3779b97f4a7c15);
+    }
+}
+type FidMap = HashMap<u32, Fid, BuildHasherDefault<FidHasher>>;
 
 /// Smallest msize we accept: enough for any fixed-size reply and a useful read.
 const MIN_MSIZE: u32 = 4096;
@@ -72,13 +92,14 @@ struct Fid {
 struct Session {
     msize: u32,
     max_message: u32,
-    fids: HashMap<u32, Fid>,
+    fids: FidMap,
     uid: u32,
 }
 
 pub struct Server {
     pub store: Store,
-    sessions: HashMap<u32, Session>,
+    /// By session id; the host numbers sessions 1, 2, 3...
+    sessions: Vec<Option<Session>>,
 }
 
 fn qid_of(id: usize, kind: u8) -> Qid {
@@ -124,23 +145,34 @@ fn utf16_len(s: &str) -> usize {
 
 impl Server {
     pub fn new(store: Store) -> Server {
-        Server { store, sessions: HashMap::new() }
+        Server { store, sessions: Vec::new() }
     }
 
     pub fn open_session(&mut self, id: u32, max_message: u32) {
-        self.sessions.insert(id, Session { msize: max_message, max_message, fids: HashMap::new(), uid: 0 });
+        let i = id as usize;
+        if self.sessions.len() <= i {
+            self.sessions.resize_with(i + 1, || None);
+        }
+        self.sessions[i] = Some(Session { msize: max_message, max_message, fids: FidMap::default(), uid: 0 });
+    }
+
+    fn take_session(&mut self, id: u32) -> Option<Session> {
+        self.sessions.get_mut(id as usize).and_then(Option::take)
+    }
+
+    fn session(&self, id: u32) -> Option<&Session> {
+        self.sessions.get(id as usize).and_then(Option::as_ref)
     }
 
     pub fn close_session(&mut self, id: u32) {
-        if let Some(mut s) = self.sessions.remove(&id) {
+        if let Some(mut s) = self.take_session(id) {
             self.clunk_all(&mut s);
         }
     }
 
     pub fn close(&mut self) -> Result<(), u32> {
-        let ids: Vec<u32> = self.sessions.keys().copied().collect();
-        for id in ids {
-            self.close_session(id);
+        for id in 0..self.sessions.len() {
+            self.close_session(id as u32);
         }
         self.store.close()
     }
@@ -163,7 +195,7 @@ impl Server {
         if size != req.len() {
             return error_reply(rep, tag, EPROTO);
         }
-        let mut s = match self.sessions.remove(&session) {
+        let mut s = match self.take_session(session) {
             Some(s) => s,
             None => return error_reply(rep, tag, EIO),
         };
@@ -174,7 +206,7 @@ impl Server {
         } else {
             self.dispatch(&mut s, ty, tag, Reader::new(req, HEADER_SIZE), rep)
         };
-        self.sessions.insert(session, s);
+        self.sessions[session as usize] = Some(s);
         match result {
             Ok(n) => n,
             Err(Fail::Malformed) => error_reply(rep, tag, EPROTO),
@@ -188,7 +220,7 @@ impl Server {
         if req.len() < HEADER_SIZE {
             return true;
         }
-        let s = match self.sessions.get(&session) {
+        let s = match self.session(session) {
             Some(s) => s,
             None => return true,
         };

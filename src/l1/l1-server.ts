@@ -45,6 +45,9 @@ export class L1Server implements NinePServer {
   private readonly waiters: (() => void)[] = [];
   private failure: L1Failure | null = null;
   private reserved = { request: 0, reply: 0 };
+  private requestPtr = 0;
+  private replyPtr = 0;
+  private view = new Uint8Array(0);
   /** Called once when the module traps, with the reason. */
   onFailure: ((e: L1Failure) => void) | null = null;
 
@@ -75,8 +78,7 @@ export class L1Server implements NinePServer {
     host.memory = wasm.memory;
     const server = new L1Server(wasm, host);
     const path = new TextEncoder().encode(root);
-    server.reserve(path.length, 0);
-    new Uint8Array(wasm.memory.buffer, wasm.l1_request_ptr(), path.length).set(path);
+    server.copyIn(path, 0);
     const result = await server.exclusive(() => server.suspending.open(path.length));
     if (result < 0) throw new Error(`L1 could not open the share ${root}: errno ${-result}`);
     return server;
@@ -95,10 +97,14 @@ export class L1Server implements NinePServer {
   handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number> {
     if (!this.locked && !this.failure) {
       // The common case: nothing else is running, so copy in and see whether it can be answered at once.
-      this.copyIn(request, reply.length);
-      if (this.call(() => this.wasm.l1_can_answer_now(session, request.length))) {
-        this.host.replyOut = reply;
-        return Promise.resolve(this.copyOut(this.call(() => this.wasm.l1_handle(session, request.length, reply.length)), reply));
+      try {
+        this.copyIn(request, reply.length);
+        if (this.wasm.l1_can_answer_now(session, request.length)) {
+          this.host.replyOut = reply;
+          return Promise.resolve(this.copyOut(this.wasm.l1_handle(session, request.length, reply.length), reply));
+        }
+      } catch (e) {
+        return Promise.reject(this.trapped(e));
       }
     }
     return this.exclusive(async () => {
@@ -126,17 +132,26 @@ export class L1Server implements NinePServer {
     if (request <= this.reserved.request && reply <= this.reserved.reply) return;
     this.reserved = { request: Math.max(request, this.reserved.request), reply: Math.max(reply, this.reserved.reply) };
     this.call(() => this.wasm.l1_reserve(this.reserved.request, this.reserved.reply));
+    // The buffers may have moved.
+    this.requestPtr = this.wasm.l1_request_ptr();
+    this.replyPtr = this.wasm.l1_reply_ptr();
+  }
+
+  /** A view of the module's whole memory, renewed when the memory grows. */
+  private memoryView(): Uint8Array {
+    if (this.view.buffer !== this.wasm.memory.buffer) this.view = new Uint8Array(this.wasm.memory.buffer);
+    return this.view;
   }
 
   private copyIn(request: Uint8Array, replyCapacity: number): void {
     this.reserve(request.length, replyCapacity);
-    new Uint8Array(this.wasm.memory.buffer, this.wasm.l1_request_ptr(), request.length).set(request);
+    this.memoryView().set(request, this.requestPtr);
   }
 
   private copyOut(length: number, reply: Uint8Array): number {
     // An Rread's data is already in `reply` (read there by sah_read_out): copy only its header.
     const n = this.wasm.l1_payload_in_place() ? Math.min(length, 11) : length;
-    reply.set(new Uint8Array(this.wasm.memory.buffer, this.wasm.l1_reply_ptr(), n));
+    reply.set(this.memoryView().subarray(this.replyPtr, this.replyPtr + n));
     return length;
   }
 

@@ -139,9 +139,16 @@ export class OpfsHost {
         this.bytes(ptr, this.blob.length).set(this.blob);
         this.blob = new Uint8Array(0);
       },
-      sah_read: now((h, ptr, len, at) => sah(h).read(this.bytes(ptr, len), { at })),
-      sah_read_out: now((h, len, at, offset) => sah(h).read(this.replyOut.subarray(offset, offset + len), { at })),
-      sah_write: now((h, ptr, len, at) => sah(h).write(this.bytes(ptr, len), { at })),
+      // The hot path: written out (no wrapper, no rest arguments), as they run once per read or write.
+      sah_read: (h: number, ptr: number, len: number, at: number) => {
+        try { return sah(h).read(this.bytes(ptr, len), { at }); } catch (e) { return -errnoFromDomError(e); }
+      },
+      sah_read_out: (h: number, len: number, at: number, offset: number) => {
+        try { return sah(h).read(this.replyOut.subarray(offset, offset + len), { at }); } catch (e) { return -errnoFromDomError(e); }
+      },
+      sah_write: (h: number, ptr: number, len: number, at: number) => {
+        try { return sah(h).write(this.bytes(ptr, len), { at }); } catch (e) { return -errnoFromDomError(e); }
+      },
       sah_size: (h: number) => sah(h).getSize(),
       sah_truncate: now((h, size) => {
         sah(h).truncate(size);
