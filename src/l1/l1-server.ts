@@ -68,9 +68,7 @@ export class L1Server implements NinePServer {
     const host = new OpfsHost();
     let instance: WebAssembly.Instance;
     try {
-      const response = await fetch(wasmUrl);
-      if (!response.ok) throw new Error(`HTTP ${response.status}`);
-      ({ instance } = await WebAssembly.instantiate(await response.arrayBuffer(), { opfs: host.imports() }));
+      instance = await instantiate(wasmUrl, { opfs: host.imports() });
     } catch (e) {
       throw Object.assign(new Error(`could not load the L1 server from ${wasmUrl.href}: ${e instanceof Error ? e.message : String(e)}`), { code: 'backend-unavailable' });
     }
@@ -194,4 +192,17 @@ export class L1Server implements NinePServer {
     this.onFailure?.(this.failure);
     return this.failure;
   }
+}
+
+/**
+ * Compiles while downloading, which also lets the browser cache the compiled code for the next
+ * start; a server that does not send application/wasm gets the plain (slower) path.
+ */
+async function instantiate(url: URL, imports: WebAssembly.Imports): Promise<WebAssembly.Instance> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`HTTP ${response.status}`);
+  if (response.headers.get('content-type')?.startsWith('application/wasm')) {
+    return (await WebAssembly.instantiateStreaming(response, imports)).instance;
+  }
+  return (await WebAssembly.instantiate(await response.arrayBuffer(), imports)).instance;
 }

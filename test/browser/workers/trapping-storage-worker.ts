@@ -7,13 +7,19 @@ import { TRAP_WRITE_BYTES } from './trap-protocol.js';
 // patch below is in place long before it instantiates L1 (at 'open').
 import '../../../src/storage-worker.js';
 
-const instantiate = WebAssembly.instantiate.bind(WebAssembly) as (bytes: BufferSource, imports: WebAssembly.Imports) => Promise<WebAssembly.WebAssemblyInstantiatedSource>;
-(WebAssembly as { instantiate: unknown }).instantiate = (bytes: BufferSource, imports: WebAssembly.Imports) => {
+function withTrap(imports: WebAssembly.Imports): WebAssembly.Imports {
   const opfs = imports.opfs as Record<string, (...args: number[]) => number>;
   const write = opfs.sah_write!;
   opfs.sah_write = (h, ptr, len, at) => {
     if (len === TRAP_WRITE_BYTES) throw new WebAssembly.RuntimeError('unreachable (injected by the test)');
     return write(h, ptr, len, at);
   };
-  return instantiate(bytes, imports);
-};
+  return imports;
+}
+
+type Instantiate = (source: unknown, imports: WebAssembly.Imports) => Promise<unknown>;
+const wasm = WebAssembly as unknown as Record<'instantiate' | 'instantiateStreaming', Instantiate>;
+for (const name of ['instantiate', 'instantiateStreaming'] as const) {
+  const original = wasm[name].bind(WebAssembly);
+  wasm[name] = (source, imports) => original(source, withTrap(imports));
+}
