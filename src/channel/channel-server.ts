@@ -70,7 +70,7 @@ export class ChannelServer {
       for (const c of this.connections.values()) {
         for (const slot of c.slots) {
           if (Atomics.load(slot.control, 0) !== SlotState.Request) continue;
-          await this.answer(c.session, slot);
+          if (!this.answerNow(c.session, slot)) await this.answer(c.session, slot);
           answered++;
         }
       }
@@ -94,6 +94,26 @@ export class ChannelServer {
         workSinceIdle = false;
       }
     }
+  }
+
+  /** Answers without awaiting when the server can (handleNow); false when `answer` must. */
+  private answerNow(session: number, slot: Slot): boolean {
+    if (!this.server.handleNow) return false;
+    const { control, data } = slot;
+    const length = Atomics.load(control, 1);
+    if (length < 0 || length > data.length) return false;
+    let replyLength: number;
+    try {
+      replyLength = this.server.handleNow(session, data.subarray(0, length), data);
+    } catch (e) {
+      console.error('container-vm storage worker:', e);
+      replyLength = errorReply(data, length);
+    }
+    if (replyLength < 0) return false;
+    Atomics.store(control, 1, replyLength);
+    Atomics.store(control, 0, SlotState.Response);
+    Atomics.notify(control, 0);
+    return true;
   }
 
   private async answer(session: number, slot: Slot): Promise<void> {

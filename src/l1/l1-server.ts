@@ -92,18 +92,25 @@ export class L1Server implements NinePServer {
     await this.exclusive(() => this.suspending.closeSession(session));
   }
 
+  handleNow(session: number, request: Uint8Array, reply: Uint8Array): number {
+    // Only when nothing else is running: copy in and ask whether it can be answered at once.
+    if (this.locked || this.failure) return -1;
+    try {
+      this.copyIn(request, reply.length);
+      if (!this.wasm.l1_can_answer_now(session, request.length)) return -1;
+      this.host.replyOut = reply;
+      return this.copyOut(this.wasm.l1_handle(session, request.length, reply.length), reply);
+    } catch (e) {
+      throw this.trapped(e);
+    }
+  }
+
   handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number> {
-    if (!this.locked && !this.failure) {
-      // The common case: nothing else is running, so copy in and see whether it can be answered at once.
-      try {
-        this.copyIn(request, reply.length);
-        if (this.wasm.l1_can_answer_now(session, request.length)) {
-          this.host.replyOut = reply;
-          return Promise.resolve(this.copyOut(this.wasm.l1_handle(session, request.length, reply.length), reply));
-        }
-      } catch (e) {
-        return Promise.reject(this.trapped(e));
-      }
+    try {
+      const n = this.handleNow(session, request, reply);
+      if (n >= 0) return Promise.resolve(n);
+    } catch (e) {
+      return Promise.reject(e);
     }
     return this.exclusive(async () => {
       this.copyIn(request, reply.length);

@@ -13,6 +13,11 @@ export interface NinePServer {
    * or 0 when the request could not be answered at all (too short to carry a tag).
    */
   handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number>;
+  /**
+   * Optional: answers at once, without a promise, when the server can (L1 for reads, writes,
+   * getattr...); returns -1 when the request needs `handle`. Saves the channel its awaits.
+   */
+  handleNow?(session: number, request: Uint8Array, reply: Uint8Array): number;
   /** Called when no request is waiting: a chance to make metadata durable and compact. */
   idle(): Promise<void>;
   /** Flushes everything and releases OPFS handles. */
