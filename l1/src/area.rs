@@ -29,16 +29,13 @@ pub fn table_name(dir_id: u64) -> String {
 }
 
 impl Area {
-    pub fn open(share_root: Handle) -> Res<Area> {
-        let area = host::get_dir(share_root, METADATA_DIR, true)?;
-        // Files unlinked while open die with the session that held them.
-        let _ = host::remove_entry(area, "orphans", true);
-        let journal_file = host::get_file(area, "journal", true)?;
-        let tables = host::get_dir(area, "tables", true)?;
-        let orphans = host::get_dir(area, "orphans", true)?;
-        let journal = host::open_sync(journal_file, false)?;
-        host::forget(journal_file);
-        host::forget(area);
+    /// Opens the metadata area of the share at `root_path` (an OPFS path): returns the share
+    /// root's directory handle and the area, its journal replayed.
+    pub fn open(root_path: &str) -> Res<(Handle, Area)> {
+        // One host call does what M1's MetadataArea.open does, with the same OPFS calls in
+        // parallel where M1 makes them in parallel: create the area, empty orphans/ (files unlinked
+        // while open die with the session that held them), open journal, tables/ and orphans/.
+        let (root, journal, tables, orphans) = host::open_share(root_path)?;
         let mut a = Area { journal, tables, orphans, pending: HashMap::new(), journal_size: 0, dirty: false, unfinished: None };
         let size = host::sah_size(journal) as usize;
         let mut bytes = vec![0u8; size];
@@ -66,7 +63,7 @@ impl Area {
                 host::sah_truncate(journal, a.journal_size)?;
             }
         }
-        Ok(a)
+        Ok((root, a))
     }
 
     fn remember(&mut self, op: Op) {

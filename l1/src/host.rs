@@ -22,7 +22,7 @@ mod imports {
     #[link(wasm_import_module = "opfs")]
     extern "C" {
         // Suspending (asynchronous in JS).
-        pub fn root_dir(path: *const u8, len: usize) -> i32;
+        pub fn open_share(path: *const u8, len: usize, out: *mut u32) -> i32;
         pub fn get_dir(dir: u32, name: *const u8, len: usize, create: u32) -> i32;
         pub fn get_file(dir: u32, name: *const u8, len: usize, create: u32) -> i32;
         pub fn remove_entry(dir: u32, name: *const u8, len: usize, recursive: u32) -> i32;
@@ -60,7 +60,7 @@ mod imports {
     fn none() -> ! {
         panic!("OPFS host functions exist only in the browser")
     }
-    pub unsafe fn root_dir(_: *const u8, _: usize) -> i32 { none() }
+    pub unsafe fn open_share(_: *const u8, _: usize, _: *mut u32) -> i32 { none() }
     pub unsafe fn get_dir(_: u32, _: *const u8, _: usize, _: u32) -> i32 { none() }
     pub unsafe fn get_file(_: u32, _: *const u8, _: usize, _: u32) -> i32 { none() }
     pub unsafe fn remove_entry(_: u32, _: *const u8, _: usize, _: u32) -> i32 { none() }
@@ -99,8 +99,12 @@ fn blob(len: i32) -> Res<Vec<u8>> {
     Ok(v)
 }
 
-pub fn root_dir(path: &str) -> Res<Handle> {
-    check(unsafe { imports::root_dir(path.as_ptr(), path.len()) })
+/// Opens (creating as needed) the share at an OPFS path and its metadata area, as M1's
+/// `Store.open` and `MetadataArea.open` do: (share root, journal sync handle, tables/, orphans/).
+pub fn open_share(path: &str) -> Res<(Handle, Handle, Handle, Handle)> {
+    let mut out = [0u32; 4];
+    check(unsafe { imports::open_share(path.as_ptr(), path.len(), out.as_mut_ptr()) })?;
+    Ok((out[0], out[1], out[2], out[3]))
 }
 pub fn get_dir(dir: Handle, name: &str, create: bool) -> Res<Handle> {
     check(unsafe { imports::get_dir(dir, name.as_ptr(), name.len(), create as u32) })

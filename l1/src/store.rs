@@ -126,8 +126,7 @@ pub struct Store {
 impl Store {
     /// Opens (creating if needed) the share at an OPFS path such as "/shared".
     pub fn open(root_path: &str) -> Res<Store> {
-        let dir = host::root_dir(root_path)?;
-        let area = Area::open(dir)?;
+        let (dir, area) = Area::open(root_path)?;
         let mut meta = default_meta(DIR, host::now());
         meta.perm = 0o777;
         let root = Inode::new(String::new(), None, meta, 0, dir);

@@ -74,10 +74,21 @@ export class OpfsHost {
     };
 
     return {
-      root_dir: later(async (ptr, len) => {
-        let d = await navigator.storage.getDirectory();
-        for (const part of this.str(ptr, len).split('/').filter(Boolean)) d = await d.getDirectoryHandle(part, { create: true });
-        return this.add(d);
+      open_share: later(async (ptr, len, out) => {
+        // The calls M1's Store.open and MetadataArea.open make, overlapped the same way.
+        let root = await navigator.storage.getDirectory();
+        for (const part of this.str(ptr, len).split('/').filter(Boolean)) root = await root.getDirectoryHandle(part, { create: true });
+        const area = await root.getDirectoryHandle('.container-vm', { create: true });
+        try { await area.removeEntry('orphans', { recursive: true }); } catch { /* none yet */ }
+        const [journalFile, tables, orphans] = await Promise.all([
+          area.getFileHandle('journal', { create: true }),
+          area.getDirectoryHandle('tables', { create: true }),
+          area.getDirectoryHandle('orphans', { create: true }),
+        ]);
+        // The journal's handle is exclusive: a second server on the same share fails here.
+        const journal = await journalFile.createSyncAccessHandle();
+        new Uint32Array(this.memory!.buffer, out, 4).set([this.add(root), this.add(journal), this.add(tables), this.add(orphans)]);
+        return 0;
       }),
       get_dir: later(async (d, ptr, len, create) => this.add(await dir(d).getDirectoryHandle(this.str(ptr, len), { create: create !== 0 }))),
       get_file: later(async (d, ptr, len, create) => this.add(await dir(d).getFileHandle(this.str(ptr, len), { create: create !== 0 }))),
