@@ -66,6 +66,7 @@ export class L1Server implements NinePServer {
   static async open(root: string, wasmUrl: URL): Promise<L1Server> {
     if (!jspi.promising || !jspi.Suspending) throw Object.assign(new Error('the L1 backend needs JSPI (WebAssembly.promising), which this browser lacks: use backend="m1"'), { code: 'backend-unavailable' });
     const host = new OpfsHost();
+    host.preopen(root);
     let instance: WebAssembly.Instance;
     try {
       instance = await instantiate(wasmUrl, { opfs: host.imports() });

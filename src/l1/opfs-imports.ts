@@ -27,6 +27,17 @@ export class OpfsHost {
   replyOut: Uint8Array = new Uint8Array(0);
   /** The message of a Rust panic, reported just before the module traps. */
   panicMessage: string | null = null;
+  private preopened: { path: string; share: Promise<OpenedShare> } | null = null;
+
+  /**
+   * Starts opening the share while the module downloads and compiles; L1's open_share then
+   * takes the result instead of making the same OPFS calls after it.
+   */
+  preopen(path: string): void {
+    const share = openShare(path);
+    share.catch(() => undefined); // a failure is reported when open_share awaits it
+    this.preopened = { path, share };
+  }
 
   private bytes(ptr: number, len: number): Uint8Array {
     return new Uint8Array(this.memory!.buffer, ptr, len);
@@ -75,19 +86,10 @@ export class OpfsHost {
 
     return {
       open_share: later(async (ptr, len, out) => {
-        // The calls M1's Store.open and MetadataArea.open make, overlapped the same way.
-        let root = await navigator.storage.getDirectory();
-        for (const part of this.str(ptr, len).split('/').filter(Boolean)) root = await root.getDirectoryHandle(part, { create: true });
-        const area = await root.getDirectoryHandle('.container-vm', { create: true });
-        try { await area.removeEntry('orphans', { recursive: true }); } catch { /* none yet */ }
-        const [journalFile, tables, orphans] = await Promise.all([
-          area.getFileHandle('journal', { create: true }),
-          area.getDirectoryHandle('tables', { create: true }),
-          area.getDirectoryHandle('orphans', { create: true }),
-        ]);
-        // The journal's handle is exclusive: a second server on the same share fails here.
-        const journal = await journalFile.createSyncAccessHandle();
-        new Uint32Array(this.memory!.buffer, out, 4).set([this.add(root), this.add(journal), this.add(tables), this.add(orphans)]);
+        const path = this.str(ptr, len);
+        const share = this.preopened?.path === path ? await this.preopened.share : await openShare(path);
+        this.preopened = null;
+        new Uint32Array(this.memory!.buffer, out, 4).set([share.root, share.journal, share.tables, share.orphans].map((o) => this.add(o)));
         return 0;
       }),
       get_dir: later(async (d, ptr, len, create) => this.add(await dir(d).getDirectoryHandle(this.str(ptr, len), { create: create !== 0 }))),
@@ -215,6 +217,30 @@ export class OpfsHost {
     });
     return out;
   }
+}
+
+interface OpenedShare {
+  root: FileSystemDirectoryHandle;
+  journal: FileSystemSyncAccessHandle;
+  tables: FileSystemDirectoryHandle;
+  orphans: FileSystemDirectoryHandle;
+}
+
+/** The OPFS calls of M1's Store.open and MetadataArea.open, overlapped the same way. */
+async function openShare(path: string): Promise<OpenedShare> {
+  let root = await navigator.storage.getDirectory();
+  for (const part of path.split('/').filter(Boolean)) root = await root.getDirectoryHandle(part, { create: true });
+  const area = await root.getDirectoryHandle('.container-vm', { create: true });
+  // Files unlinked while open die with the session that held them.
+  try { await area.removeEntry('orphans', { recursive: true }); } catch { /* none yet */ }
+  const [journalFile, tables, orphans] = await Promise.all([
+    area.getFileHandle('journal', { create: true }),
+    area.getDirectoryHandle('tables', { create: true }),
+    area.getDirectoryHandle('orphans', { create: true }),
+  ]);
+  // The journal's handle is exclusive: a second server on the same share fails here.
+  const journal = await journalFile.createSyncAccessHandle();
+  return { root, journal, tables, orphans };
 }
 
 /** Moves every entry of `from` into `to` (files with move(), directories recreated), leaving `from` empty. */
