@@ -7,6 +7,7 @@
 // through listed directories...) go through the plain export, with no promise or stack switch;
 // the rest go through WebAssembly.promising. docs/l1.md has the measurements behind this.
 
+import { errnoName } from '../p9/errno.js';
 import { NinePServer } from '../p9/server-api.js';
 import { OpfsHost, jspi } from './opfs-imports.js';
 
@@ -71,6 +72,7 @@ export class L1Server implements NinePServer {
     try {
       instance = await instantiate(wasmUrl, { opfs: host.imports() });
     } catch (e) {
+      await host.abandon();
       throw Object.assign(new Error(`could not load the L1 server from ${wasmUrl.href}: ${e instanceof Error ? e.message : String(e)}`), { code: 'backend-unavailable' });
     }
     const wasm = instance.exports as unknown as L1Exports;
@@ -79,7 +81,7 @@ export class L1Server implements NinePServer {
     const path = new TextEncoder().encode(root);
     server.copyIn(path, 0);
     const result = await server.exclusive(() => server.suspending.open(path.length));
-    if (result < 0) throw new Error(`L1 could not open the share ${root}: errno ${-result}`);
+    if (result < 0) throw new Error(`L1 could not open the share ${root}: ${errnoName(-result)}`);
     return server;
   }
 

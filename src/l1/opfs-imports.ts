@@ -39,6 +39,13 @@ export class OpfsHost {
     this.preopened = { path, share };
   }
 
+  /** Releases a preopened share the module never took (it failed to load): the journal's handle is exclusive. */
+  async abandon(): Promise<void> {
+    const pending = this.preopened;
+    this.preopened = null;
+    (await pending?.share.catch(() => null))?.journal.close();
+  }
+
   private bytes(ptr: number, len: number): Uint8Array {
     return new Uint8Array(this.memory!.buffer, ptr, len);
   }
