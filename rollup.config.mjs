@@ -1,6 +1,7 @@
 // `npm run build`: dist/ for hosting on any base URL.
 //   container-vm.js   the one module a page loads (defines <container-vm>)
 //   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
+//   l1.wasm           the L1 server, loaded by storage-worker.js from beside itself
 //   chunk-*.js        code the entries share
 //   container-vm-sw.js  optional classic script/service worker adding COOP/COEP on header-less hosts
 // npm packages are bundled in: workers cannot use import maps.
@@ -34,6 +35,6 @@ export default {
   plugins: [
     nodeResolve({ browser: true }),
     terser({ format: { comments: false } }),
-    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm', 'container-vm-sw.js': 'build/src/container-vm-sw.js' }),
+    assets({ 'v86.wasm': 'node_modules/v86/build/v86.wasm', 'l1.wasm': 'build/src/l1.wasm', 'container-vm-sw.js': 'build/src/container-vm-sw.js' }),
   ],
 };

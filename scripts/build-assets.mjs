@@ -4,12 +4,15 @@
 import { copyFileSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { ensureL1 } from './build-l1.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'build', 'src');
 mkdirSync(join(out, 'element'), { recursive: true });
 
 copyFileSync(join(root, 'node_modules/v86/build/v86.wasm'), join(out, 'v86.wasm'));
+// The L1 server, built from l1/ when its sources changed; the storage worker loads it from beside itself.
+copyFileSync(ensureL1(), join(out, 'l1.wasm'));
 
 // xterm's stylesheet, as a module: the terminal lives in the element's shadow root, where a
 // document-level <link> would not reach.

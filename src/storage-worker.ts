@@ -1,10 +1,12 @@
-// The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1
-// now; L1 when `backend` asks for it) behind the SharedArrayBuffer channel, and takes control
-// messages (open, connect, disconnect, close) from the StorageHost that started it. It holds the
-// share's Web Lock (channel/share-lock.ts) from open to close, so no other tab serves the same share.
+// The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1 in
+// TypeScript, or L1 in Rust/WebAssembly when `backend` is "l1") behind the SharedArrayBuffer
+// channel, and takes control messages (open, connect, disconnect, close) from the StorageHost
+// that started it. It holds the share's Web Lock (channel/share-lock.ts) from open to close, so no
+// other tab serves the same share. If L1 traps, the worker tells the host (a 'failed' event) and answers EIO.
 
 import { ChannelServer } from './channel/channel-server.js';
 import { HostRequest, WorkerEvent, WorkerReply } from './channel/storage-protocol.js';
+import { L1Server } from './l1/l1-server.js';
 import { M1Server } from './p9/m1-server.js';
 import { NinePServer, SessionState } from './p9/server-api.js';
 import { acquireShareLock } from './channel/share-lock.js';
@@ -23,7 +25,13 @@ function noticeNoSpace(): void {
 
 async function openServer(root: string, backend: string): Promise<NinePServer> {
   if (backend === 'm1') return M1Server.open(root);
-  throw Object.assign(new Error(`backend "${backend}" is not available yet: use backend="m1"`), { code: 'backend-unavailable' });
+  if (backend === 'l1') {
+    // Beside this file in build/src and in dist/ (scripts/build-assets.mjs, rollup.config.mjs).
+    const server = await L1Server.open(root, new URL('./l1.wasm', import.meta.url));
+    server.onFailure = (e) => self.postMessage({ event: 'failed', error: e.message, code: e.code } satisfies WorkerEvent);
+    return server;
+  }
+  throw Object.assign(new Error(`unknown backend "${backend}": use backend="m1" or "l1"`), { code: 'backend-unavailable' });
 }
 
 async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer; session?: SessionState }> {
@@ -49,7 +57,7 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer;
       if (msg.resume) await channel!.importSession(msg.endpoint.connectionId, msg.resume);
       return {};
     case 'export-session':
-      return { session: channel!.exportSession(msg.connectionId) };
+      return { session: await channel!.exportSession(msg.connectionId) };
     case 'disconnect':
       await channel?.removeConnection(msg.connectionId);
       return {};

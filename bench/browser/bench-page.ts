@@ -7,9 +7,10 @@ import { StorageHost } from '../../src/channel/storage-host.js';
 import { P9Client } from '../../src/p9/client.js';
 import type { BenchTasks, TaskReply, TaskRequest } from './bench-worker.js';
 import {
-  BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
-  SHARE_ROOT,
+  BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
+  SHARE_ROOT, SHARE_ROOT_L1,
 } from './protocol.js';
+import type { Backend } from '../../src/channel/storage-protocol.js';
 
 interface BenchState {
   phase: string;
@@ -61,9 +62,9 @@ async function startEcho(sab: SharedArrayBuffer, mode: 'wait' | 'waitAsync' | 's
 }
 
 /** From StorageHost.start() to the first answered Tattach + Tgetattr of the root (ms), and the part spent in start(). */
-async function startUp(root: string, workerUrl?: URL): Promise<{ total: number; start: number }> {
+async function startUp(root: string, backend: Backend, workerUrl?: URL): Promise<{ total: number; start: number }> {
   const t0 = performance.now();
-  const host = await StorageHost.start(workerUrl ? { root: `/${root}`, workerUrl } : { root: `/${root}` });
+  const host = await StorageHost.start(workerUrl ? { root: `/${root}`, backend, workerUrl } : { root: `/${root}`, backend });
   const t1 = performance.now();
   const client = new P9Client(new AsyncChannelClient(await host.connect()));
   await client.version();
@@ -110,7 +111,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   const add = (key: string, us: number) => { (page[key] ??= { runs: [], iterations: 1 }).runs.push(us); };
 
   progress('wiping the benchmark OPFS roots');
-  for (const root of [SHARE_ROOT, RAW_ROOT, BIG_ROOT, EMPTY_ROOT, INPROC_ROOT]) await wipe(root);
+  for (const root of [SHARE_ROOT, SHARE_ROOT_L1, RAW_ROOT, BIG_ROOT, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1]) await wipe(root);
 
   const client = moduleWorker('./bench-worker.js', 'bench client');
   const call = caller(client);
@@ -127,7 +128,9 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
   progress('filling the share through 9P');
   let host = await StorageHost.start({ root: `/${SHARE_ROOT}` });
-  await call('setupShare', await host.connect());
+  await call('setupShare', await host.connect(), 'm1');
+  let hostL1 = await StorageHost.start({ root: `/${SHARE_ROOT_L1}`, backend: 'l1' });
+  await call('setupShare', await hostL1.connect(), 'l1');
 
   progress(`warm operations, ${options.runs} runs`);
   await call('suite');
@@ -135,6 +138,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
   if (options.warmOnly) {
     await host.close();
+    await hostL1.close();
     const measurements = await call('results');
     client.terminate();
     return { measurements, notes, userAgent: navigator.userAgent };
@@ -148,8 +152,12 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     if (i % 2 === 1) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
     await call('cold', await host.connect(), i % 2 === 1);
     if (i % 2 === 0) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
+    await hostL1.close();
+    hostL1 = await StorageHost.start({ root: `/${SHARE_ROOT_L1}`, backend: 'l1' });
+    await call('coldL1', await hostL1.connect());
   }
   await host.close();
+  await hostL1.close();
 
   progress('creating a share of 10,000 files with raw OPFS');
   notes.populateBigMs = await call('populateBig');
@@ -162,10 +170,17 @@ async function run(options: BenchOptions): Promise<BenchResult> {
   for (let i = -1; i < options.runs; i++) {
     // Round -1 warms up (the first start creates the metadata area and fetches modules).
     const boot = await bootFloor(BIG_ROOT);
-    const big = await startUp(BIG_ROOT);
-    const big2 = haveBundle ? await startUp(BIG_ROOT, bundled) : null;
-    const empty = await startUp(EMPTY_ROOT);
+    const big = await startUp(BIG_ROOT, 'm1');
+    const big2 = haveBundle ? await startUp(BIG_ROOT, 'm1', bundled) : null;
+    const empty = await startUp(EMPTY_ROOT, 'm1');
+    // L1 opens the same shares (one format): the difference is loading and compiling l1.wasm.
+    const l1Big = await startUp(BIG_ROOT, 'l1');
+    const l1Big2 = haveBundle ? await startUp(BIG_ROOT, 'l1', bundled) : null;
+    const l1Empty = await startUp(EMPTY_ROOT, 'l1');
     if (i < 0) continue;
+    add('l1.startup10k', l1Big.total * 1000);
+    add('l1.startupEmpty', l1Empty.total * 1000);
+    if (l1Big2) add('l1.startup10k.bundled', l1Big2.total * 1000);
     add('raw.boot', boot * 1000);
     add('p9.startup10k', big.total * 1000);
     add('p9.startupEmpty', empty.total * 1000);

@@ -7,10 +7,12 @@ import { ChannelEndpoint, connectionBytes, slotsOf } from '../../src/channel/lay
 import { SyncChannelClient } from '../../src/channel/sync-client.js';
 import { SyncP9Client } from '../../src/p9/client.js';
 import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/p9/codec.js';
+import { L1Server } from '../../src/l1/l1-server.js';
 import { M1Server } from '../../src/p9/m1-server.js';
+import { NinePServer } from '../../src/p9/server-api.js';
 import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag } from '../../src/p9/messages.js';
 import {
-  BIG_ROOT, BenchOptions, INPROC_ROOT, KiB, Measurement, MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SHARE_ROOT,
+  BIG_ROOT, BenchOptions, INPROC_ROOT, INPROC_ROOT_L1, KiB, Measurement, MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SHARE_ROOT,
   SPIN_MS, microsPerOp, microsPerOpAsync, opfsDir, pollFor,
 } from './protocol.js';
 
@@ -57,18 +59,21 @@ class P9 {
 }
 
 /**
- * An M1 server called directly in this worker, without the channel: how much of a 9P operation
- * is encoding, decoding and handle() itself. Messages live in a SharedArrayBuffer as they do in a slot.
+ * An M1 or L1 server called directly in this worker, without the channel: how much of a 9P
+ * operation is encoding, decoding and handle() itself. Messages live in a SharedArrayBuffer as
+ * they do in a slot.
  */
 class InProcess {
   private readonly msize = MiB + 4096;
   /** A real channel slot's data area, so messages sit at the same alignment as through the channel. */
   private readonly buf = slotsOf({ connection: new SharedArrayBuffer(connectionBytes(1, this.msize)), slots: 1, slotBytes: this.msize })[0]!.data;
 
-  private constructor(private readonly server: M1Server, private readonly session: number) {}
+  private constructor(private readonly server: NinePServer, private readonly session: number) {}
 
-  static async open(root: string): Promise<InProcess> {
-    const server = await M1Server.open(root);
+  static async open(root: string, backend: 'm1' | 'l1'): Promise<InProcess> {
+    const server: NinePServer = backend === 'l1'
+      ? await L1Server.open(root, new URL('../../src/l1.wasm', import.meta.url))
+      : await M1Server.open(root);
     const p = new InProcess(server, server.openSession(MiB + 4096));
     await p.rpc(MessageType.Tversion, { msize: p.msize, version: '9P2000.L' });
     await p.rpc(MessageType.Tattach, { fid: ROOT, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
@@ -147,7 +152,10 @@ class RawChannel {
 
 let opts: BenchOptions;
 let p9: P9 | null = null;
+/** The same session against an L1 server on its own share, measured beside M1 in every run. */
+let l1: P9 | null = null;
 let inProcess: InProcess;
+let inProcessL1: InProcess;
 let echo: RawChannel;
 let echoAsync: RawChannel;
 let echoSpin: RawChannel;
@@ -155,7 +163,8 @@ let rawFile: FileSystemSyncAccessHandle;
 let rawRoot: FileSystemDirectoryHandle;
 let rawRenameFiles: FileSystemFileHandle[] = [];
 /** Current names of the renamed directories (they alternate between -a and -b). */
-let p9RenameName = 'ren-a', rawRenameName = 'ren-a';
+let rawRenameName = 'ren-a';
+const p9RenameName: Record<string, string> = { p9: 'ren-a', l1: 'ren-a' };
 const measurements: Record<string, Measurement> = {};
 
 const buf4k = new Uint8Array(4 * KiB).map((_, i) => i * 7);
@@ -208,38 +217,46 @@ const tasks = {
     echoSpin = new RawChannel(sabSpin, true);
   },
 
-  /** Fills the share through 9P: a 1 MiB file, a directory of 100 files, one to rename. */
-  setupShare(endpoint: ChannelEndpoint): void {
-    p9 = new P9(endpoint);
+  /** Fills a share through 9P: a 1 MiB file, a directory of 100 files, one to rename. */
+  setupShare(endpoint: ChannelEndpoint, backend: 'm1' | 'l1' = 'm1'): void {
+    const s = new P9(endpoint);
+    if (backend === 'l1') l1 = s; else p9 = s;
     const fill = new Uint8Array(MiB).fill(2);
-    p9.createFile(ROOT, 'data.bin', fill);
-    for (const dir of ['d100', p9RenameName]) {
-      p9.mkdir(ROOT, dir);
-      p9.walk(ROOT, SCRATCH, [dir]);
-      for (let i = 0; i < FILES_PER_DIR; i++) p9.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
-      p9.clunk(SCRATCH);
+    s.createFile(ROOT, 'data.bin', fill);
+    for (const dir of ['d100', 'ren-a']) {
+      s.mkdir(ROOT, dir);
+      s.walk(ROOT, SCRATCH, [dir]);
+      for (let i = 0; i < FILES_PER_DIR; i++) s.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
+      s.clunk(SCRATCH);
     }
-    openFixedFids(p9);
+    openFixedFids(s);
   },
 
-  /** The same files as the share, served by an M1 server inside this worker. */
+  /** The same files as the share, served by an M1 and an L1 server inside this worker. */
   async setupInProcess(): Promise<void> {
-    const s = inProcess = await InProcess.open(`/${INPROC_ROOT}`);
-    await s.createFile(ROOT, 'data.bin', new Uint8Array(MiB).fill(2));
-    await s.rpc(MessageType.Tmkdir, { dfid: ROOT, name: 'd100', mode: 0o755, gid: 0 });
-    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: SCRATCH, names: ['d100'] });
-    for (let i = 0; i < FILES_PER_DIR; i++) await s.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
-    await s.rpc(MessageType.Tclunk, { fid: SCRATCH });
-    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: DATA, names: ['data.bin'] });
-    await s.rpc(MessageType.Tlopen, { fid: DATA, flags: OpenFlag.ReadWrite });
-    await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: D100, names: ['d100'] });
-    await s.rpc(MessageType.Tlopen, { fid: D100, flags: O_DIR_READ });
+    inProcess = await InProcess.open(`/${INPROC_ROOT}`, 'm1');
+    inProcessL1 = await InProcess.open(`/${INPROC_ROOT_L1}`, 'l1');
+    for (const s of [inProcess, inProcessL1]) {
+      await s.createFile(ROOT, 'data.bin', new Uint8Array(MiB).fill(2));
+      await s.rpc(MessageType.Tmkdir, { dfid: ROOT, name: 'd100', mode: 0o755, gid: 0 });
+      await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: SCRATCH, names: ['d100'] });
+      for (let i = 0; i < FILES_PER_DIR; i++) await s.createFile(SCRATCH, `file-${i}`, buf4k.subarray(0, 100));
+      await s.rpc(MessageType.Tclunk, { fid: SCRATCH });
+      await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: DATA, names: ['data.bin'] });
+      await s.rpc(MessageType.Tlopen, { fid: DATA, flags: OpenFlag.ReadWrite });
+      await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: D100, names: ['d100'] });
+      await s.rpc(MessageType.Tlopen, { fid: D100, flags: O_DIR_READ });
+    }
   },
 
-  /** Every warm measurement, floor first, repeated `runs` times. */
+  /** Every warm measurement, floor first, repeated `runs` times; M1 ("p9.*") and L1 ("l1.*") back to back. */
   async suite(): Promise<void> {
-    const s = p9!;
     for (let run = 0; run < opts.runs; run++) {
+      // M1 first in even runs, L1 first in odd ones: under load, whichever goes second in a pair
+      // of batches was measurably disadvantaged (the first server's worker still spinning or idling).
+      const servers: [string, P9][] = l1 ? [['p9', p9!], ['l1', l1]] : [['p9', p9!]];
+      const inProcesses: [string, InProcess][] = [['inproc', inProcess], ['inprocl1', inProcessL1]];
+      if (run % 2 === 1) { servers.reverse(); inProcesses.reverse(); }
       // Round trips with no file system at all.
       measure('sab.empty', 2000, () => echo.call(RawOp.Empty));
       measure('sab.4k', 2000, () => echo.fill(dest4k));
@@ -251,42 +268,54 @@ const tasks = {
       measure('served.read4k', 2000, (i) => echo.read(dest4k, off(i)));
       measure('servedAsync.read4k', 2000, (i) => echoAsync.read(dest4k, off(i)));
       measure('servedSpin.read4k', 2000, (i) => echoSpin.read(dest4k, off(i)));
-      measure('p9.read4k', 2000, (i) => { s.c.readInto(DATA, off(i), dest4k); });
-      await measureAsync('inproc.read4k', 2000, 200, (i) => inProcess.readInto(DATA, off(i), dest4k));
+      for (const [k, s] of servers) measure(`${k}.read4k`, 2000, (i) => { s.c.readInto(DATA, off(i), dest4k); });
+      for (const [k, p] of inProcesses) await measureAsync(`${k}.read4k`, 2000, 200, (i) => p.readInto(DATA, off(i), dest4k));
 
       measure('raw.read1m', 300, () => rawFile.read(dest1m, { at: 0 }));
       measure('served.read1m', 300, () => echo.read(dest1m, 0));
-      measure('p9.read1m', 300, () => { s.c.readInto(DATA, 0, dest1m); });
-      await measureAsync('inproc.read1m', 300, 30, () => inProcess.readInto(DATA, 0, dest1m));
+      for (const [k, s] of servers) measure(`${k}.read1m`, 300, () => { s.c.readInto(DATA, 0, dest1m); });
+      for (const [k, p] of inProcesses) await measureAsync(`${k}.read1m`, 300, 30, () => p.readInto(DATA, 0, dest1m));
 
       measure('raw.write4k', 2000, (i) => rawFile.write(buf4k, { at: off(i) }));
       measure('served.write4k', 2000, (i) => echo.write(buf4k, off(i)));
-      measure('p9.write4k', 2000, (i) => s.write(DATA, off(i), buf4k));
-      await measureAsync('inproc.write4k', 2000, 200, async (i) => { await inProcess.rpc(MessageType.Twrite, { fid: DATA, offset: off(i), data: buf4k }); });
+      for (const [k, s] of servers) measure(`${k}.write4k`, 2000, (i) => s.write(DATA, off(i), buf4k));
+      for (const [k, p] of inProcesses) await measureAsync(`${k}.write4k`, 2000, 200, async (i) => { await p.rpc(MessageType.Twrite, { fid: DATA, offset: off(i), data: buf4k }); });
 
-      measure('p9.getattr', 2000, () => { s.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
-      await measureAsync('inproc.getattr', 2000, 200, async () => { await inProcess.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
+      for (const [k, s] of servers) measure(`${k}.getattr`, 2000, () => { s.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
+      for (const [k, p] of inProcesses) await measureAsync(`${k}.getattr`, 2000, 200, async () => { await p.rpc(MessageType.Tgetattr, { fid: DATA, requestMask: GetattrMask.Basic }); });
 
-      measure('p9.readdir100', 1000, () => { if (s.readdirAll(D100) !== FILES_PER_DIR + 2) throw new Error('d100 lost entries'); });
-      await measureAsync('inproc.readdir100', 1000, 100, async () => { await inProcess.readdirAll(D100); });
-      measure('p9.opendir100', 500, () => {
-        s.walk(ROOT, SCRATCH, ['d100']);
-        s.lopen(SCRATCH, O_DIR_READ);
-        s.readdirAll(SCRATCH);
-        s.clunk(SCRATCH);
-      });
+      for (const [k, s] of servers) measure(`${k}.readdir100`, 1000, () => { if (s.readdirAll(D100) !== FILES_PER_DIR + 2) throw new Error('d100 lost entries'); });
+      for (const [k, p] of inProcesses) await measureAsync(`${k}.readdir100`, 1000, 100, async () => { await p.readdirAll(D100); });
+      for (const [k, p] of inProcesses) {
+        await measureAsync(`${k}.opendir100`, 500, 50, async () => {
+          await p.rpc(MessageType.Twalk, { fid: ROOT, newfid: SCRATCH, names: ['d100'] });
+          await p.rpc(MessageType.Tlopen, { fid: SCRATCH, flags: O_DIR_READ });
+          await p.readdirAll(SCRATCH);
+          await p.rpc(MessageType.Tclunk, { fid: SCRATCH });
+        });
+      }
+      for (const [k, s] of servers) {
+        measure(`${k}.opendir100`, 500, () => {
+          s.walk(ROOT, SCRATCH, ['d100']);
+          s.lopen(SCRATCH, O_DIR_READ);
+          s.readdirAll(SCRATCH);
+          s.clunk(SCRATCH);
+        });
+      }
 
-      // Creating files: a fresh directory per run on both sides.
+      // Creating files: a fresh directory per run on every side.
       const rawDir = await rawRoot.getDirectoryHandle(`create-${run}`, { create: true });
       await measureAsync('raw.create', 50, 3, async (i) => {
         const h = await (await rawDir.getFileHandle(`f${i}`, { create: true })).createSyncAccessHandle();
         h.write(buf4k, { at: 0 });
         h.close();
       });
-      s.mkdir(ROOT, `create-${run}`);
-      s.walk(ROOT, SCRATCH, [`create-${run}`]);
-      await measureAsync('p9.create', 50, 3, async (i) => s.createFile(SCRATCH, `f${i}`, buf4k));
-      s.clunk(SCRATCH);
+      for (const [k, s] of servers) {
+        s.mkdir(ROOT, `create-${run}`);
+        s.walk(ROOT, SCRATCH, [`create-${run}`]);
+        await measureAsync(`${k}.create`, 50, 3, async (i) => s.createFile(SCRATCH, `f${i}`, buf4k));
+        s.clunk(SCRATCH);
+      }
 
       // Renaming a directory of 100 files (OPFS moves directories file by file).
       await measureAsync('raw.renameDir100', 3, 1, async () => {
@@ -296,11 +325,13 @@ const tasks = {
         await rawRoot.removeEntry(rawRenameName);
         rawRenameName = to;
       });
-      await measureAsync('p9.renameDir100', 3, 1, async () => {
-        const to = p9RenameName === 'ren-a' ? 'ren-b' : 'ren-a';
-        s.rpc(MessageType.Trenameat, { oldDirFid: ROOT, oldName: p9RenameName, newDirFid: ROOT, newName: to });
-        p9RenameName = to;
-      });
+      for (const [k, s] of servers) {
+        await measureAsync(`${k}.renameDir100`, 3, 1, async () => {
+          const to = p9RenameName[k] === 'ren-a' ? 'ren-b' : 'ren-a';
+          s.rpc(MessageType.Trenameat, { oldDirFid: ROOT, oldName: p9RenameName[k]!, newDirFid: ROOT, newName: to });
+          p9RenameName[k] = to;
+        });
+      }
     }
   },
 
@@ -337,6 +368,20 @@ const tasks = {
     record('p9.readdir100.cold', 1, result.p9);
     record('raw.list100.cold', 1, result.raw);
     return result;
+  },
+
+  /** The cold readdir of d100 on a restarted L1 storage worker (walk and open untimed). */
+  async coldL1(endpoint: ChannelEndpoint): Promise<number> {
+    const s = l1 = new P9(endpoint);
+    s.walk(ROOT, D100, ['d100']);
+    s.lopen(D100, O_DIR_READ);
+    await new Promise((r) => setTimeout(r, 300));
+    const t0 = performance.now();
+    const n = s.readdirAll(D100);
+    const t = (performance.now() - t0) * 1000;
+    if (n !== FILES_PER_DIR + 2) throw new Error(`cold readdir (L1) saw ${n} entries`);
+    record('l1.readdir100.cold', 1, t);
+    return t;
   },
 
   /** A share of 100 directories x 100 empty files made with raw OPFS (9P would take minutes). */

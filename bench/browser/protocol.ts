@@ -34,10 +34,13 @@ export const KiB = 1024;
 
 /** OPFS roots the benchmark owns (wiped at the start of every run). */
 export const SHARE_ROOT = 'bench-share';
+/** The same share for the L1 server. */
+export const SHARE_ROOT_L1 = 'bench-share-l1';
 export const RAW_ROOT = 'bench-raw';
 export const BIG_ROOT = 'bench-10k';
 export const EMPTY_ROOT = 'bench-empty';
 export const INPROC_ROOT = 'bench-inproc';
+export const INPROC_ROOT_L1 = 'bench-inproc-l1';
 
 /** The polling window of the channel (src/channel), for the floor that polls the same way. */
 export const SPIN_MS = 0.05;

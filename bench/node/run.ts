@@ -4,7 +4,7 @@
 // --warm-only (skip restarts and the 10,000-file share: for iterating on the channel).
 
 import { nodeResolve } from '@rollup/plugin-node-resolve';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -30,7 +30,7 @@ const rows: Row[] = [
   { label: '4 KiB write at an offset of a 1 MiB file', key: 'p9.write4k', inProcess: 'inproc.write4k', floor: [{ key: 'served.write4k' }], floorLabel: 'raw worker: sync-handle write from SAB', target: { us: 60 } },
   { label: 'getattr', key: 'p9.getattr', inProcess: 'inproc.getattr', floor: [{ key: 'sab.empty' }], floorLabel: 'empty SAB round trip', target: { us: 15 } },
   { label: 'readdir of 100 entries, warm (2 Treaddir)', key: 'p9.readdir100', inProcess: 'inproc.readdir100', floor: [{ key: 'sab.4k', times: 2 }], floorLabel: '2 × 4 KiB SAB round trip', target: { us: 150 } },
-  { label: 'walk + open + readdir 100 + clunk, warm', key: 'p9.opendir100', floor: [{ key: 'sab.empty', times: 3 }, { key: 'sab.4k', times: 2 }], floorLabel: '3 empty + 2 × 4 KiB round trips' },
+  { label: 'walk + open + readdir 100 + clunk, warm', key: 'p9.opendir100', inProcess: 'inproc.opendir100', floor: [{ key: 'sab.empty', times: 3 }, { key: 'sab.4k', times: 2 }], floorLabel: '3 empty + 2 × 4 KiB round trips' },
   { label: 'readdir of 100 entries, cold (after restart)', key: 'p9.readdir100.cold', floor: [{ key: 'raw.list100.cold' }], floorLabel: 'raw OPFS entries() of the same dir, fresh handle, by the client worker', target: { ratio: 1.2 } },
   { label: 'readdir of 100 entries, cold, against a fresh worker', key: 'p9.readdir100.cold', floor: [{ key: 'raw.list100.freshWorker' }], floorLabel: 'raw OPFS entries() of the same dir by a freshly started worker', target: { ratio: 1.2 } },
   { label: 'create + write 4 KiB + clunk', key: 'p9.create', floor: [{ key: 'raw.create' }], floorLabel: 'raw getFileHandle(create) + createSyncAccessHandle + write + close' },
@@ -115,6 +115,24 @@ function report(result: BenchResult, browserVersion: string, runs: number, loadB
       `${h.bundled === null ? '' : `${h.bundled.toFixed(1)} ms (10,000 files, bundled worker), `}${h.empty.toFixed(1)} ms (empty share); ` +
       'the rest is connect + Tversion + Tattach + Tgetattr.');
   }
+  const l1Rows = rows.filter((r, i) => m[r.key.replace(/^p9\./, 'l1.')] && rows.findIndex((x) => x.key === r.key) === i);
+  if (l1Rows.length) {
+    lines.push('', '## L1 beside M1 (same run, same client, each on its own share)', '',
+      'Targets: L1 no slower than M1 on any row, and at least 1.5× faster on 4 KiB read, 4 KiB write and getattr.', '',
+      '"without channel": the server called inside the client worker (encoding, handle(), decoding; no SharedArrayBuffer hop).', '',
+      '| operation | M1 median | L1 median | L1 runs min – max | M1 / L1 | target | met | M1 without channel | L1 without channel | M1 / L1 without channel |',
+      '|---|---:|---:|---:|---:|---|:-:|---:|---:|---:|');
+    for (const r of l1Rows) {
+      const l1Key = r.key.replace(/^p9\./, 'l1.');
+      const speedup = med(r.key) / med(l1Key);
+      const want = ['p9.read4k', 'p9.write4k', 'p9.getattr'].includes(r.key) ? 1.5 : 1;
+      const inM1 = r.inProcess && m[r.inProcess] ? med(r.inProcess) : null;
+      const l1In = r.inProcess?.replace(/^inproc\./, 'inprocl1.');
+      const inL1 = l1In && m[l1In] ? med(l1In) : null;
+      const inCols = inM1 !== null && inL1 !== null ? `${fmt(inM1)} | ${fmt(inL1)} | ${(inM1 / inL1).toFixed(2)}×` : ' | | ';
+      lines.push(`| ${r.label} | ${fmt(med(r.key))} | ${fmt(med(l1Key))} | ${spread(m[l1Key]!)} | ${speedup.toFixed(2)}× | ≥ ${want}× | ${speedup >= want ? 'yes' : '**no**'} | ${inCols} |`);
+    }
+  }
   if (notes.populateBigMs) lines.push(`The 10,000-file share was created with raw OPFS in ${(notes.populateBigMs / 1000).toFixed(1)} s.`);
   return lines.join('\n') + '\n';
 }
@@ -130,6 +148,8 @@ async function bundleStorageWorker(): Promise<void> {
   });
   await bundle.write({ file: fileURLToPath(new URL('../storage-worker.bundle.js', import.meta.url)), format: 'es', inlineDynamicImports: true });
   await bundle.close();
+  // The bundled worker loads the L1 server from beside itself, as dist/ has it.
+  copyFileSync(fileURLToPath(new URL('../../src/l1.wasm', import.meta.url)), fileURLToPath(new URL('../l1.wasm', import.meta.url)));
 }
 
 async function main(): Promise<void> {

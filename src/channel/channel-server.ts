@@ -41,7 +41,7 @@ export class ChannelServer {
     this.connections.set(endpoint.connectionId, { session, slots: slotsOf(endpoint) });
   }
 
-  exportSession(connectionId: number): SessionState {
+  exportSession(connectionId: number): Promise<SessionState> {
     return this.server.exportSession(this.connection(connectionId).session);
   }
 
@@ -85,7 +85,7 @@ export class ChannelServer {
       for (const c of this.connections.values()) {
         for (const slot of c.slots) {
           if (Atomics.load(slot.control, 0) !== SlotState.Request) continue;
-          await this.answer(c.session, slot);
+          if (!this.answerNow(c.session, slot)) await this.answer(c.session, slot);
           answered++;
         }
       }
@@ -121,6 +121,29 @@ export class ChannelServer {
     }
   }
 
+  /** Answers without awaiting when the server can (handleNow); false when `answer` must. */
+  private answerNow(session: number, slot: Slot): boolean {
+    if (!this.server.handleNow) return false;
+    const { control, data } = slot;
+    const length = Atomics.load(control, 1);
+    if (length < 0 || length > data.length) return false;
+    let replyLength: number;
+    try {
+      replyLength = this.server.handleNow(session, data.subarray(0, length), data);
+    } catch (e) {
+      console.error('container-vm storage worker:', e);
+      replyLength = errorReply(data, length);
+    }
+    if (replyLength < 0) return false;
+    // Checked before publishing: once answered, the client may reuse the slot.
+    const noSpace = isNoSpaceReply(data, replyLength);
+    Atomics.store(control, 1, replyLength);
+    Atomics.store(control, 0, SlotState.Response);
+    Atomics.notify(control, 0);
+    if (noSpace) this.onNoSpace();
+    return true;
+  }
+
   private async answer(session: number, slot: Slot): Promise<void> {
     const { control, data } = slot;
     Atomics.store(control, 0, SlotState.Busy);
@@ -137,10 +160,12 @@ export class ChannelServer {
         replyLength = errorReply(data, length);
       }
     }
+    // Checked before publishing: once answered, the client may reuse the slot.
+    const noSpace = isNoSpaceReply(data, replyLength);
     Atomics.store(control, 1, replyLength);
     Atomics.store(control, 0, SlotState.Response);
     Atomics.notify(control, 0);
-    if (isNoSpaceReply(data, replyLength)) this.onNoSpace();
+    if (noSpace) this.onNoSpace();
   }
 }
 

@@ -13,6 +13,8 @@ export interface StorageOptions {
   workerUrl?: URL;
   /** Called when a write failed with ENOSPC because the origin's storage quota is full (at most about once a second). */
   onNoSpace?: () => void;
+  /** Called if the server fails for good after opening (L1 trapped): the share is intact, requests get EIO. */
+  onFailure?: (e: StorageError) => void;
 }
 
 export class StorageError extends Error {
@@ -29,10 +31,11 @@ export class StorageHost {
   private readonly pending = new Map<number, (r: WorkerReply) => void>();
   private doorbell: SharedArrayBuffer | null = null;
 
-  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend, onNoSpace: () => void) {
+  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend, events: Pick<StorageOptions, 'onNoSpace' | 'onFailure'>) {
     worker.onmessage = (e: MessageEvent<WorkerReply | WorkerEvent>) => {
       if ('event' in e.data) {
-        onNoSpace();
+        if (e.data.event === 'no-space') events.onNoSpace?.();
+        else events.onFailure?.(new StorageError(e.data.error, e.data.code));
         return;
       }
       this.pending.get(e.data.id)?.(e.data);
@@ -55,7 +58,7 @@ export class StorageHost {
     }
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
     const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
-      options.root ?? '/shared', options.backend ?? 'm1', options.onNoSpace ?? (() => undefined));
+      options.root ?? '/shared', options.backend ?? 'm1', options);
     try {
       const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });
       host.doorbell = reply.doorbell!;

@@ -16,5 +16,8 @@ export type WorkerReply =
   | { id: number; ok: true; doorbell?: SharedArrayBuffer; session?: SessionState }
   | { id: number; ok: false; error: string; code: string };
 
-/** Sent by the worker unasked: a write failed because the origin's storage quota is full. */
-export interface WorkerEvent { event: 'no-space' }
+/**
+ * Sent by the worker on its own: a write failed because the origin's storage quota is full, or
+ * the 9P server failed for good (L1 trapped; requests now get EIO).
+ */
+export type WorkerEvent = { event: 'no-space' } | { event: 'failed'; error: string; code: string };

@@ -479,6 +479,7 @@ export class ContainerVm extends LitElement {
         const assets = this.requireAssets();
         const host = await StorageHost.start({
           root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker, onNoSpace: () => this.quotaExceeded(),
+          onFailure: (e) => this.fail(toVmError(e, 'storage-failed')),
         });
         const fs = await ShareFs.connect(await host.connect(4));
         if (this.persist) await requestPersistence();

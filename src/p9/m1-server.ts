@@ -79,7 +79,7 @@ export class M1Server implements NinePServer {
     this.sessions.delete(id);
   }
 
-  exportSession(id: number): SessionState {
+  async exportSession(id: number): Promise<SessionState> {
     const s = this.session(id);
     const fids: SessionState['fids'] = [];
     for (const [fid, { inode, openFlags }] of s.fids) {

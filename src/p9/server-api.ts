@@ -25,13 +25,18 @@ export interface NinePServer {
    */
   handle(session: number, request: Uint8Array, reply: Uint8Array): Promise<number>;
   /** A session's negotiated msize and its fids, each by its path from the share root. */
-  exportSession(session: number): SessionState;
+  exportSession(session: number): Promise<SessionState>;
   /**
    * Gives a fresh session the fids of an exported one, walking each path again (files may have
    * changed in between). A fid whose path is gone, or now names another kind of file, is left
    * out: the guest gets EBADF for it, as an NFS client gets a stale handle.
    */
   importSession(session: number, state: SessionState): Promise<void>;
+  /**
+   * Optional: answers at once, without a promise, when the server can (L1 for reads, writes,
+   * getattr...); returns -1 when the request needs `handle`. Saves the channel its awaits.
+   */
+  handleNow?(session: number, request: Uint8Array, reply: Uint8Array): number;
   /** Called when no request is waiting: a chance to make metadata durable and compact. */
   idle(): Promise<void>;
   /** Flushes everything and releases OPFS handles. */

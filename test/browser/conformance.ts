@@ -3,6 +3,7 @@
 
 import { expect } from 'chai';
 import { Backend } from '../../src/channel/storage-protocol.js';
+import { AsyncChannelClient } from '../../src/channel/async-client.js';
 import { ChannelError } from '../../src/channel/layout.js';
 import { P9Client } from '../../src/p9/client.js';
 import { decodeMessage, encodeMessage } from '../../src/p9/codec.js';
@@ -774,6 +775,43 @@ export function conformanceSuite(backend: Backend): void {
         expect((await attr(['many', 'f'])).mode).to.equal(0o100000 | (4999 & 0o777));
         const journal = await (await (await opfsDir(`${root}/.container-vm`)).getFileHandle('journal')).getFile();
         expect(journal.size).to.be.lessThan(300 * 1024);
+      });
+    });
+
+    describe('a session carried over a VM snapshot (exportSession / importSession)', () => {
+      it('gives a resumed session its fids by path, true to what the share holds now', async () => {
+        await put(s.root, 'a.txt', 'before');
+        await put(s.root, 'gone.txt', 'x');
+        await c.mkdir(s.root, 'd', 0o755);
+        const dirFid = await c.walkNew(s.root, ['d']);
+        const openFid = await c.walkNew(s.root, ['a.txt']);
+        await c.lopen(openFid, O_RDWR);
+        const goneFid = await c.walkNew(s.root, ['gone.txt']);
+        const state = await s.host.exportSession(s.endpoint);
+        expect(state.fids.map((f) => f.path).sort()).to.deep.equal(['', 'a.txt', 'd', 'gone.txt']);
+        expect(state.fids.find((f) => f.fid === openFid)!.openFlags).to.equal(O_RDWR);
+        await s.host.close();
+
+        // While the VM is off, the page changes the share.
+        s = await openSession(backend, root);
+        await s.client.unlinkat(s.root, 'gone.txt');
+        const w = await s.client.walkNew(s.root, ['a.txt']);
+        await s.client.lopen(w, O_WRONLY | OpenFlag.Truncate);
+        await s.client.write(w, 0, text('after'));
+        await s.client.clunk(w);
+
+        // The resumed guest sends no Tversion or Tattach: its fids must just work.
+        const endpoint = await s.host.connect(4, undefined, state);
+        const resumed = new P9Client(new AsyncChannelClient(endpoint));
+        resumed.msize = state.msize;
+        expect(untext(await resumed.read(openFid, 0, 100))).to.equal('after');
+        await resumed.write(openFid, 5, text('!'));
+        expect((await resumed.getattr(dirFid)).mode & 0o170000).to.equal(0o040000);
+        await expectErrno(resumed.getattr(goneFid), 'EBADF');
+        const rootFid = state.fids.find((f) => f.path === '')!.fid;
+        const fresh = await resumed.walkNew(rootFid, ['a.txt']);
+        await resumed.lopen(fresh, O_RDONLY);
+        expect(untext(await resumed.readAll(fresh))).to.equal('after!');
       });
     });
   });

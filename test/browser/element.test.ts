@@ -75,10 +75,16 @@ describe('<container-vm>', function () {
     expect(e.detail.message).to.match(/wasi/);
   });
 
-  it('fires error backend-unavailable for backend="l1"', async () => {
-    vm = make({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-errors' });
+  it('fires error backend-unavailable for an unknown backend', async () => {
+    vm = make({ src: '/guest/out/manifest.json', backend: 'x9', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
     expect(e.detail.code).to.equal('backend-unavailable');
-    expect(e.detail.message).to.match(/m1/);
+    expect(e.detail.message).to.match(/"m1" or "l1"/);
+  });
+
+  it('opens the share with backend="l1"', async () => {
+    vm = make({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-l1' });
+    const e = await nextEvent(vm, 'opfs-ready');
+    expect(e.detail).to.deep.equal({ root: '/element-l1', backend: 'l1' });
   });
 });

@@ -9,13 +9,17 @@
 //     by one; the store journals a MoveBegin record and finishes the move at the next open).
 //     Afterwards every file exists exactly once, all under the old name or all under the new one,
 //     with its contents and mode.
+// Both run against M1 and against L1 (CRASH_BACKENDS=l1 picks one).
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunningBrowser, Server, newProfileDir, openHarness, removeProfileDir, startServer } from './support/browser.js';
 import type { Harness } from '../browser/pages/harness.js';
+import type { Backend } from '../../src/channel/storage-protocol.js';
 
 declare const harness: Harness;
+
+const BACKENDS = (process.env.CRASH_BACKENDS ?? 'm1,l1').split(',').map((b) => b.trim()) as Backend[];
 declare const reportDurable: (step: number) => Promise<void>;
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
@@ -70,7 +74,7 @@ function expectedMode(i: number): number {
  * Runs in the page until the browser dies. Must match recordText, expectedPath and expectedMode
  * above (any difference makes every check below fail, so it cannot go unnoticed).
  */
-async function writeLoop(root: string): Promise<void> {
+async function writeLoop(root: string, backend: Backend): Promise<void> {
   const RDWR = 2, WRONLY = 1, CREATE = 0o100, EXCL = 0o200, SETATTR_MODE = 1;
   const enc = new TextEncoder();
   const recordText = (i: number, r: number) => {
@@ -78,7 +82,7 @@ async function writeLoop(root: string): Promise<void> {
     const unit = `<${i}.${r}>`;
     return unit.repeat(Math.ceil(len / unit.length)).slice(0, len);
   };
-  await harness.open(root);
+  await harness.open(root, backend);
   const c = harness.fs().client;
   const rootFid = c.newFid();
   await c.attach(rootFid);
@@ -137,7 +141,7 @@ async function readShare(b: RunningBrowser, skip: string[] = []): Promise<FileSt
   }, skip);
 }
 
-test('fsync\'d files, modes, directories and renames survive SIGKILL of the browser', { timeout: 180000 }, async () => {
+for (const backend of BACKENDS) test(`${backend}: fsync'd files, modes, directories and renames survive SIGKILL of the browser`, { timeout: 180000 }, async () => {
   const server = await startServer();
   const profile = newProfileDir();
   let b: RunningBrowser | null = null;
@@ -146,10 +150,10 @@ test('fsync\'d files, modes, directories and renames survive SIGKILL of the brow
   try {
     b = await openHarness(profile, server);
     for (const [n, { after, delay }] of moments.entries()) {
-      const root = `/crash-${n}`;
+      const root = `/crash-${backend}-${n}`;
       let durable = -1;
       await b.page.exposeFunction('reportDurable', (i: number) => { durable = i; });
-      const loop = b.page.evaluate(writeLoop, root).catch(() => undefined);
+      const loop = b.page.evaluate(writeLoop, root, backend).catch(() => undefined);
       await waitFor(`${after} fsync'd steps`, () => durable >= after - 1);
       await sleep(delay);
       const reported = durable;
@@ -158,7 +162,7 @@ test('fsync\'d files, modes, directories and renames survive SIGKILL of the brow
       b = null;
 
       b = await openHarness(profile, server);
-      await b.page.evaluate((root: string) => harness.open(root), root);
+      await b.page.evaluate((root: string, backend: Backend) => harness.open(root, backend), root, backend);
       const share = await readShare(b);
       const byPath = new Map(share.map((e) => [e.path, e]));
       console.log(`crash ${n}: killed ${delay} ms after step ${after - 1}; ${reported + 1} steps reported durable, ${share.filter((e) => e.type === 'file').length - 1} step files found`);
@@ -246,7 +250,7 @@ async function rawCount(b: RunningBrowser, path: string): Promise<number | null>
   }, path);
 }
 
-test('a directory rename cut short by SIGKILL ends all under one name', { timeout: 180000 }, async () => {
+for (const backend of BACKENDS) test(`${backend}: a directory rename cut short by SIGKILL ends all under one name`, { timeout: 180000 }, async () => {
   const server: Server = await startServer();
   const profile = newProfileDir();
   let b: RunningBrowser | null = null;
@@ -255,8 +259,8 @@ test('a directory rename cut short by SIGKILL ends all under one name', { timeou
   try {
     b = await openHarness(profile, server);
     for (const [n, fraction] of fractions.entries()) {
-      const root = `/mv-${n}`;
-      await b.page.evaluate((root: string) => harness.open(root), root);
+      const root = `/mv-${backend}-${n}`;
+      await b.page.evaluate((root: string, backend: Backend) => harness.open(root, backend), root, backend);
       // How long a rename of such a directory takes here and now, to aim the kill into it.
       await makeBigDir(b, 'calibrate');
       const took = await b.page.evaluate(async () => {
@@ -279,7 +283,7 @@ test('a directory rename cut short by SIGKILL ends all under one name', { timeou
       rawStates.push(state);
       console.log(`rename crash ${n}: a rename takes ${took.toFixed(0)} ms, killed after ${delay} ms; OPFS had ${state}`);
 
-      await b.page.evaluate((root: string) => harness.open(root), root);
+      await b.page.evaluate((root: string, backend: Backend) => harness.open(root, backend), root, backend);
       const share = await readShare(b, ['calibrated']);
       const top = share.filter((e) => !e.path.includes('/')).map((e) => e.path).sort();
       assert.ok(

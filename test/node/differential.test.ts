@@ -5,6 +5,7 @@
 //
 // Reproduce a failure with DIFF_SEEDS=<seed>[,<seed>...] (the seeds are printed), explore with
 // DIFF_SEEDS=random:<count>; DIFF_OPS sets the number of operations per run (default 150).
+// Both servers run every sequence (M1 and L1); DIFF_BACKENDS=l1 picks one.
 //
 // 9P never follows symlinks while node's fs does in most calls, so the generator keeps symlinks as
 // leaves: paths are built from real directories only, and symlinks are only removed, renamed,
@@ -22,6 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningBrowser, Server, newProfileDir, openHarness, removeProfileDir, startServer } from './support/browser.js';
 import type { Harness } from '../browser/pages/harness.js';
+import type { Backend } from '../../src/channel/storage-protocol.js';
 
 declare const harness: Harness;
 
@@ -35,6 +37,7 @@ function seeds(spec: string | undefined): number[] {
 }
 const SEEDS = seeds(process.env.DIFF_SEEDS);
 const OPS = Number(process.env.DIFF_OPS ?? 150);
+const BACKENDS = (process.env.DIFF_BACKENDS ?? 'm1,l1').split(',').map((b) => b.trim()) as Backend[];
 const COMPARE_EVERY = 25;
 const MAX_WRITE = 200 * 1024;
 
@@ -407,6 +410,7 @@ function trackPins(op: Op, pinned: Map<string, number>, typeBefore: Map<string, 
 // ---- running a sequence ----
 
 interface RunOptions {
+  backend: Backend;
   seed: number;
   ops: number;
   /** Restart the storage worker (close, reopen the same root) after this many operations. */
@@ -415,15 +419,16 @@ interface RunOptions {
 
 async function runSequence(b: RunningBrowser, opts: RunOptions): Promise<void> {
   const { seed } = opts;
-  const shareRoot = `/diff-${seed.toString(16)}-${opts.restartAt ?? 'x'}-${Date.now()}`;
+  const { backend } = opts;
+  const shareRoot = `/diff-${backend}-${seed.toString(16)}-${opts.restartAt ?? 'x'}-${Date.now()}`;
   const oracle = mkdtempSync(join(tmpdir(), 'container-vm-oracle-'));
   const rng = new Rng(seed);
   const log: string[] = [];
   const pinned = new Map<string, number>();
   const stats: Record<string, number> = {};
-  console.log(`differential: seed ${seed} (0x${seed.toString(16)}), ${opts.ops} ops${opts.restartAt !== undefined ? `, worker restart after op ${opts.restartAt}` : ''}; reproduce with DIFF_SEEDS=${seed}`);
+  console.log(`differential: ${backend}, seed ${seed} (0x${seed.toString(16)}), ${opts.ops} ops${opts.restartAt !== undefined ? `, worker restart after op ${opts.restartAt}` : ''}; reproduce with DIFF_SEEDS=${seed}`);
   try {
-    await b.page.evaluate((root: string) => harness.open(root), shareRoot);
+    await b.page.evaluate((root: string, backend: Backend) => harness.open(root, backend), shareRoot, backend);
     const failContext = () => `seed ${seed}; last operations:\n  ${log.slice(-25).join('\n  ')}`;
     for (let i = 0; i < opts.ops; i++) {
       const tree = oracleTree(oracle);
@@ -439,7 +444,7 @@ async function runSequence(b: RunningBrowser, opts: RunOptions): Promise<void> {
       if ('ok' in expected) trackPins(op, pinned, typeBefore);
 
       if (opts.restartAt === i + 1) {
-        await b.page.evaluate(async (root: string) => { await harness.close(); await harness.open(root); }, shareRoot);
+        await b.page.evaluate(async (root: string, backend: Backend) => { await harness.close(); await harness.open(root, backend); }, shareRoot, backend);
         compareTrees(await shareSnapshot(b), oracleSnapshot(oracle), pinned, `after the worker restart (op ${i}), ${failContext()}`);
         log.push('-- worker restarted --');
       } else if ((i + 1) % COMPARE_EVERY === 0) {
@@ -451,7 +456,7 @@ async function runSequence(b: RunningBrowser, opts: RunOptions): Promise<void> {
     // The comparison can only catch something if the run built something.
     assert.ok(final.length >= 5, `seed ${seed}: the run left only ${final.length} entries`);
     const errors = Object.entries(stats).filter(([k]) => !k.endsWith(':ok')).map(([k, n]) => `${k}=${n}`);
-    console.log(`differential: seed ${seed}: ${final.length} entries at the end (${final.filter((e) => e.type === 'directory').length} dirs, ${pinned.size} pinned mtimes); errors agreed on: ${errors.join(' ')}`);
+    console.log(`differential: ${backend}, seed ${seed}: ${final.length} entries at the end (${final.filter((e) => e.type === 'directory').length} dirs, ${pinned.size} pinned mtimes); errors agreed on: ${errors.join(' ')}`);
   } finally {
     await b.page.evaluate(async (root: string) => {
       await harness.close();
@@ -465,7 +470,7 @@ async function runSequence(b: RunningBrowser, opts: RunOptions): Promise<void> {
 
 // ---- the tests ----
 
-describe('differential: 9P share vs node fs', { timeout: Math.max(180000, (SEEDS.length + 1) * OPS * 200), concurrency: 1 }, () => {
+describe('differential: 9P share vs node fs', { timeout: Math.max(180000, BACKENDS.length * (SEEDS.length + 1) * OPS * 200), concurrency: 1 }, () => {
   let server: Server;
   let profile: string;
   let b: RunningBrowser;
@@ -485,13 +490,15 @@ describe('differential: 9P share vs node fs', { timeout: Math.max(180000, (SEEDS
     if (profile) removeProfileDir(profile);
   });
 
-  for (const seed of SEEDS) {
-    test(`random sequence, seed ${seed}`, { timeout: 180000 }, async () => {
-      await runSequence(b, { seed, ops: OPS });
+  for (const backend of BACKENDS) {
+    for (const seed of SEEDS) {
+      test(`${backend}: random sequence, seed ${seed}`, { timeout: 180000 }, async () => {
+        await runSequence(b, { backend, seed, ops: OPS });
+      });
+    }
+
+    test(`${backend}: random sequence with a worker restart in the middle, seed ${SEEDS[0]}`, { timeout: 180000 }, async () => {
+      await runSequence(b, { backend, seed: SEEDS[0]!, ops: OPS, restartAt: Math.floor(OPS / 2) });
     });
   }
-
-  test(`random sequence with a worker restart in the middle, seed ${SEEDS[0]}`, { timeout: 180000 }, async () => {
-    await runSequence(b, { seed: SEEDS[0]!, ops: OPS, restartAt: Math.floor(OPS / 2) });
-  });
 });

@@ -1,6 +1,8 @@
 // The element booting the default guest (guest/out) in real Chromium: what the guest writes to
-// /mnt/opfs survives a browser relaunch, the page's fs and the guest see each other's files, and
-// the built dist/ works from a sub-path. Cold boots are ~25 s each, so the suite keeps them few.
+// /mnt/opfs survives a browser relaunch (served by M1, then by L1, which reads M1's share and
+// keeps its own writes across another relaunch), the page's fs and the guest see each other's
+// files, and the built dist/ works from a sub-path. Cold boots are ~25 s each, so the suite keeps
+// them few.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -36,11 +38,12 @@ const describeTree = (dir: string) =>
   `cd ${dir} && find . | sort | while read -r f; do stat -c '%n %a %Y %s %F' "$f"; [ -L "$f" ] && readlink "$f"; done | md5sum; ` +
   `find . -type f | sort | xargs md5sum | md5sum; find . | wc -l; cd /`;
 
-test('the guest share survives a browser relaunch, and page and guest see each other\'s files', { timeout: 600000 }, async () => {
+test('the guest share survives browser relaunches with M1 then L1, and page and guest see each other\'s files', { timeout: 900000 }, async () => {
   assert.ok(existsSync(`${repo}guest/out/manifest.json`), 'guest/out is missing: run bash guest/build.sh (npm test does)');
   const server = await startServer();
   const profile = newProfileDir();
-  const attributes = { src: '/guest/out/manifest.json', 'opfs-root': '/element-test' };
+  const attributes = { src: '/guest/out/manifest.json', 'opfs-root': '/element-test', backend: 'm1' };
+  const l1Attributes = { ...attributes, backend: 'l1' };
   try {
     let b = await openElementPage(profile, server);
     let tree: string;
@@ -69,9 +72,11 @@ test('the guest share survives a browser relaunch, and page and guest see each o
       await b.close();
     }
 
+    // Relaunched with L1: the share M1 served, exactly; then L1 writes a tree of its own.
+    let l1Tree: string;
     b = await openElementPage(profile, server);
     try {
-      await boot(b, attributes);
+      await boot(b, l1Attributes);
       assert.equal(await run(b, 'cat /mnt/opfs/x'), 'data\n');
       assert.equal(await run(b, 'cat /mnt/opfs/from-guest.txt /mnt/opfs/from-page.txt'), 'from guest\nhello guest\n');
       assert.equal(await run(b, describeTree('/mnt/opfs/t')), tree);
@@ -79,6 +84,20 @@ test('the guest share survives a browser relaunch, and page and guest see each o
       assert.equal(await run(b, 'stat -c "%a %Y %F" /mnt/opfs/t/a /mnt/opfs/t/d /mnt/opfs/t/pipe; readlink /mnt/opfs/t/link'),
         '751 981173106 regular file\n700 ' + (await run(b, 'stat -c %Y /mnt/opfs/t/d')).trim() + ' directory\n644 ' +
         (await run(b, 'stat -c %Y /mnt/opfs/t/pipe')).trim() + ' fifo\na\n');
+      await run(b, 'mkdir /mnt/opfs/l1 && tar -C / -cf - bin etc | tar -C /mnt/opfs/l1 -xf - && cd /mnt/opfs/l1 && echo b > b && ' +
+        'chmod 604 b && ln -s b lb && touch -d "2002-03-04 05:06:07" b && mv etc etc2 && rm -r bin && cd / && sync');
+      l1Tree = await run(b, describeTree('/mnt/opfs/l1'));
+    } finally {
+      await b.close();
+    }
+
+    // Relaunched with L1 again: its own writes are there, and M1's still are.
+    b = await openElementPage(profile, server);
+    try {
+      await boot(b, l1Attributes);
+      assert.equal(await run(b, describeTree('/mnt/opfs/l1')), l1Tree);
+      assert.equal(await run(b, 'stat -c "%a %Y" /mnt/opfs/l1/b; readlink /mnt/opfs/l1/lb'), '604 1015218367\nb\n');
+      assert.equal(await run(b, describeTree('/mnt/opfs/copy')), tar);
     } finally {
       await b.close();
     }
@@ -88,7 +107,7 @@ test('the guest share survives a browser relaunch, and page and guest see each o
   }
 });
 
-test('the built dist/ works when served from a sub-path', { timeout: 300000 }, async () => {
+test('the built dist/ works when served from a sub-path, L1 included', { timeout: 300000 }, async () => {
   assert.ok(existsSync(`${repo}dist/container-vm.js`), 'dist/ is missing: npm test builds it with npm run build');
   // /apps/vm/* is served from dist/: the element must find its workers and wasm beside itself.
   const server = await startServer({ rewrite: [['/apps/vm/', '/dist/']] });
@@ -96,7 +115,8 @@ test('the built dist/ works when served from a sub-path', { timeout: 300000 }, a
   try {
     const b = await openElementPage(profile, server, '?module=/apps/vm/container-vm.js');
     try {
-      await boot(b, { src: '/guest/out/manifest.json', 'opfs-root': '/dist-test' });
+      // backend="l1": the storage worker must find l1.wasm beside itself in dist/ too.
+      await boot(b, { src: '/guest/out/manifest.json', 'opfs-root': '/dist-test', backend: 'l1' });
       assert.equal(await run(b, 'echo works > /mnt/opfs/w; cat /mnt/opfs/w'), 'works\n');
       assert.equal(await b.page.evaluate(() => vmHarness.readText('w')), 'works\n');
     } finally {

@@ -1,0 +1,19 @@
+//! Linux errno values (src/p9/errno.ts): 9P2000.L carries them as is in Rlerror.
+pub const EPERM: u32 = 1;
+pub const ENOENT: u32 = 2;
+pub const EIO: u32 = 5;
+pub const E2BIG: u32 = 7;
+pub const EBADF: u32 = 9;
+pub const EBUSY: u32 = 16;
+pub const EEXIST: u32 = 17;
+pub const ENOTDIR: u32 = 20;
+pub const EISDIR: u32 = 21;
+pub const EINVAL: u32 = 22;
+pub const EFBIG: u32 = 27;
+pub const ENAMETOOLONG: u32 = 36;
+pub const ENOTEMPTY: u32 = 39;
+pub const ELOOP: u32 = 40;
+pub const ENODATA: u32 = 61;
+pub const EPROTO: u32 = 71;
+pub const EMSGSIZE: u32 = 90;
+pub const EOPNOTSUPP: u32 = 95;

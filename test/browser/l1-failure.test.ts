@@ -1,0 +1,50 @@
+// When L1 traps, the storage worker says so (StorageHost's onFailure, which the element turns into
+// an `error` event with code storage-failed), answers EIO from then on, and the share stays intact.
+
+import { expect } from 'chai';
+import { StorageError, StorageHost } from '../../src/channel/storage-host.js';
+import { OpenFlag } from '../../src/p9/messages.js';
+import { expectErrno, openSession, text, untext, wipe } from './support.js';
+import { TRAP_WRITE_BYTES } from './workers/trap-protocol.js';
+
+describe('L1 failure', function () {
+  this.timeout(60000);
+  const root = '/l1-failure';
+
+  it('reports a trap, answers EIO afterwards and leaves the share intact', async () => {
+    await wipe(root);
+    const failures: StorageError[] = [];
+    const host = await StorageHost.start({
+      root, backend: 'l1', workerUrl: new URL('./workers/trapping-storage-worker.js', import.meta.url),
+      onFailure: (e) => failures.push(e),
+    });
+    const s = await openSession('l1', root, host);
+    const c = s.client;
+    const kept = await c.walkNew(s.root, []);
+    await c.lcreate(kept, 'kept', OpenFlag.ReadWrite, 0o600);
+    await c.write(kept, 0, text('safe'));
+    await c.fsync(kept);
+    await c.mkdir(s.root, 'dir', 0o700);
+
+    const boom = await c.walkNew(s.root, []);
+    await c.lcreate(boom, 'boom', OpenFlag.ReadWrite, 0o644);
+    await expectErrno(c.write(boom, 0, new Uint8Array(TRAP_WRITE_BYTES)), 'EIO');
+    for (let i = 0; i < 50 && failures.length === 0; i++) await new Promise((r) => setTimeout(r, 20));
+    expect(failures).to.have.length(1);
+    expect(failures[0]!.code).to.equal('storage-failed');
+    expect(failures[0]!.message).to.contain('L1 storage server stopped').and.contain('injected by the test');
+    await expectErrno(c.getattr(s.root), 'EIO');
+    await host.close();
+
+    const again = await openSession('l1', root);
+    try {
+      const f = await again.client.walkNew(again.root, ['kept']);
+      expect((await again.client.getattr(f)).mode).to.equal(0o100600);
+      await again.client.lopen(f, OpenFlag.ReadOnly);
+      expect(untext(await again.client.readAll(f))).to.equal('safe');
+      expect((await again.client.getattr(await again.client.walkNew(again.root, ['dir']))).mode).to.equal(0o40700);
+    } finally {
+      await again.host.close();
+    }
+  });
+});
