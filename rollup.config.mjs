@@ -1,6 +1,6 @@
 // `npm run build`: dist/ for hosting on any base URL.
 //   container-vm.js   the one module a page loads (defines <container-vm>)
-//   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
+//   storage-worker.js, v86-worker.js, v86.wasm, wasi-worker.js   found beside it through import.meta.url
 //   chunk-*.js        code the entries share
 // npm packages are bundled in: workers cannot use import maps.
 import { nodeResolve } from '@rollup/plugin-node-resolve';
@@ -22,6 +22,7 @@ export default {
     'container-vm': 'build/src/container-vm.js',
     'storage-worker': 'build/src/storage-worker.js',
     'v86-worker': 'build/src/v86-worker.js',
+    'wasi-worker': 'build/src/wasi-worker.js',
   },
   output: {
     dir: 'dist',

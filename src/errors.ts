@@ -8,6 +8,7 @@ export type VmErrorCode =
   | 'engine-unavailable'  // the engine for this image is not available
   | 'backend-unavailable' // the chosen 9P server backend is not available
   | 'storage-failed'      // the storage worker failed
+  | 'bad-arguments'       // the args or env attribute cannot be split into words
   | 'engine-failed';      // the emulator failed
 
 export class VmError extends Error {

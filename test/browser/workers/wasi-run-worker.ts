@@ -32,7 +32,7 @@ self.onmessage = async (e: MessageEvent<WasiRunRequest>) => {
       new ConsoleStdout((b) => { result.stderr += err.decode(b, { stream: true }); }),
       dir,
     ];
-    const w = new WASI(args, env, fds);
+    const w = new WASI(args, env, fds, { debug: false });
     installOpfsImports(w);
     const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: w.wasiImport });
     result.code = w.start(instance as unknown as Parameters<WASI['start']>[0]);

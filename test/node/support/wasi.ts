@@ -10,21 +10,24 @@ import { WASI } from 'node:wasi';
 
 const repoRoot = new URL('../../../../', import.meta.url).pathname;
 
-/** Compiles test/wasi/<name>.c (if newer than its .wasm); returns the .wasm's URL path on the dev server. */
-export function compileWasi(name: string): string {
+/**
+ * Compiles test/wasi/<name>.c (if newer than its .wasm) into build/test/wasi/<outName>.wasm, with
+ * extra clang `flags`; returns the .wasm's URL path on the dev server.
+ */
+export function compileWasi(name: string, outName = name, flags: string[] = []): string {
   const source = join(repoRoot, 'test', 'wasi', `${name}.c`);
   const outDir = join(repoRoot, 'build', 'test', 'wasi');
-  const wasm = join(outDir, `${name}.wasm`);
+  const wasm = join(outDir, `${outName}.wasm`);
   mkdirSync(outDir, { recursive: true });
   if (!existsSync(wasm) || statSync(wasm).mtimeMs < statSync(source).mtimeMs) {
     try {
-      execFileSync('clang', ['--target=wasm32-wasi', '--sysroot=/usr', '-O2', '-Wall', '-o', wasm, source], { stdio: 'pipe' });
+      execFileSync('clang', ['--target=wasm32-wasi', '--sysroot=/usr', '-O2', '-Wall -Wno-unused-result', ...flags, '-o', wasm, source], { stdio: 'pipe' });
     } catch (e) {
       const stderr = (e as { stderr?: Buffer }).stderr?.toString() ?? '';
       throw new Error(`could not compile ${source} for wasm32-wasi (needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32):\n${stderr || e}`);
     }
   }
-  return `/build/test/wasi/${name}.wasm`;
+  return `/build/test/wasi/${outName}.wasm`;
 }
 
 export function wasmPath(urlPath: string): string {
