@@ -134,8 +134,13 @@ describe('wasi engine', { timeout: 900_000 }, () => {
         await type(b, 'write from-wasi.txt hello from wasi', 'wrote from-wasi.txt');
         await quit(b, 0);
         await b.page.evaluate(() => vmHarness.remove());
+      } finally {
+        await b.close();
+      }
 
-        // The v86 guest on the same share (one cold boot).
+      // Relaunched: the v86 guest on the same share (one cold boot) reads it and writes its own.
+      b = await openElementPage(profile, server);
+      try {
         await b.page.evaluate((a) => vmHarness.create(a), { src: '/guest/out/manifest.json', 'opfs-root': '/wasi-cross' });
         const ready = await waitEvent(b, 'vm-ready', BOOT_TIMEOUT);
         assert.equal(ready.type, 'vm-ready', JSON.stringify(ready));
