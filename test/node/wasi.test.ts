@@ -85,6 +85,20 @@ describe('S1: TinyEMU fs_disk.c calls, OPFS preopen vs node:wasi', { timeout: 30
     assert.equal(ours.code, 0);
   });
 
+  test('a third-party WASI program (Rust std, from @wasmer/wasi\'s fixtures) lists the share', async () => {
+    // mapdir.wasm prints the entries of "." through std::fs::read_dir (path_open, fd_readdir with
+    // cookies, fd_prestat_*), finding "." among the preopens; so the share is preopened as ".".
+    // It exits 71 whenever it is given any environment variable (under node:wasi too), so it runs
+    // here without one, rather than in the element, whose engine passes the terminal's size.
+    const url = '/node_modules/@wasmer/wasi/tests/mapdir.wasm';
+    const first = await b.page.evaluate((u) => wasiHarness.run(u, ['mapdir'], '/wasi-mapdir', '.'), url);
+    assert.deepEqual(first, { code: 0, stdout: '', stderr: '' });
+    // The fsops program fills the share through S1; mapdir then lists it.
+    await b.page.evaluate((w) => wasiHarness.run(w, ['fsops', '.'], '/wasi-mapdir', '.'), wasm);
+    const listed = await b.page.evaluate((u) => wasiHarness.run(u, ['mapdir'], '/wasi-mapdir', '.'), url);
+    assert.deepEqual(listed, { code: 0, stdout: '"./t"\n', stderr: '' });
+  });
+
   test('the program\'s files are in the share, seen by a second run', async () => {
     // The first run left t/sub/moved.txt ("bbb") and t/dangling; a second run over them finds "t" taken.
     const again = await b.page.evaluate((url) => wasiHarness.run(url, ['fsops', '/mnt/opfs'], '/wasi-fsops'), wasm);

@@ -71,6 +71,7 @@ const vmHarness = {
   start: () => vm!.start(),
   send: (text: string) => vm!.send(text),
   readText: (path: string) => vm!.fs.readText(path),
+  mkdir: (path: string) => vm!.fs.mkdir(path, { recursive: true }),
   writeText: (path: string, text: string, mode?: number) => vm!.fs.writeFile(path, text, mode),
   state: () => vm!.state,
   stop: () => vm!.stop(),
