@@ -11,12 +11,12 @@ import { WASI } from 'node:wasi';
 const repoRoot = new URL('../../../../', import.meta.url).pathname;
 
 /**
- * Compiles test/wasi/<name>.c (if newer than its .wasm) into build/test/wasi/<outName>.wasm, with
- * extra clang `flags`; returns the .wasm's URL path on the dev server.
+ * Compiles <dir>/<name>.c (if newer than its .wasm) into build/<dir>/<outName>.wasm, with extra
+ * clang `flags`; returns the .wasm's URL path on the dev server.
  */
-export function compileWasi(name: string, outName = name, flags: string[] = []): string {
-  const source = join(repoRoot, 'test', 'wasi', `${name}.c`);
-  const outDir = join(repoRoot, 'build', 'test', 'wasi');
+export function compileWasi(name: string, outName = name, flags: string[] = [], dir = 'test/wasi'): string {
+  const source = join(repoRoot, dir, `${name}.c`);
+  const outDir = join(repoRoot, 'build', dir);
   const wasm = join(outDir, `${outName}.wasm`);
   mkdirSync(outDir, { recursive: true });
   if (!existsSync(wasm) || statSync(wasm).mtimeMs < statSync(source).mtimeMs) {
@@ -27,7 +27,7 @@ export function compileWasi(name: string, outName = name, flags: string[] = []):
       throw new Error(`could not compile ${source} for wasm32-wasi (needs Debian's clang, lld, wasi-libc and libclang-rt-14-dev-wasm32):\n${stderr || e}`);
     }
   }
-  return `/build/test/wasi/${outName}.wasm`;
+  return `/build/${dir}/${outName}.wasm`;
 }
 
 export function wasmPath(urlPath: string): string {

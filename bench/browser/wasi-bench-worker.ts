@@ -1,0 +1,78 @@
+// Runs bench/wasi/iobench.wasm on one kind of preopen (S1 on OPFS, browser_wasi_shim in memory,
+// or the happy-opfs adapter), and times the wasi engine's start from the OPFS image cache against
+// a start from an image already in memory.
+
+import { ConsoleStdout, Fd, File, OpenFile, PreopenDirectory, WASI } from '@bjorn3/browser_wasi_shim';
+import { SyncChannel, mkdirSync } from 'happy-opfs';
+import { ChannelEndpoint } from '../../src/channel/layout.js';
+import { loadImage } from '../../src/engines/image-cache.js';
+import { installOpfsImports } from '../../src/wasi/imports.js';
+import { OpfsPreopen } from '../../src/wasi/opfs-fd.js';
+import { P9Session } from '../../src/wasi/session.js';
+import { HappyDirectory } from './happy-opfs-fd.js';
+
+export type WasiBenchRequest =
+  | { task: 'io'; wasmUrl: string; kind: 'opfs' | 'memory' | 'happy'; endpoint?: ChannelEndpoint; happyBuffer?: SharedArrayBuffer; happyRoot?: string; runs: number; scale: number }
+  | { task: 'start'; imageUrl: string; runs: number };
+
+async function runProgram(module: WebAssembly.Module, args: string[], dir: Fd): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = new TextDecoder();
+  const err = new TextDecoder();
+  const fds: Fd[] = [
+    new OpenFile(new File([])),
+    new ConsoleStdout((b) => { stdout += out.decode(b, { stream: true }); }),
+    new ConsoleStdout((b) => { stderr += err.decode(b, { stream: true }); }),
+    dir,
+  ];
+  const w = new WASI(args, [], fds, { debug: false });
+  installOpfsImports(w);
+  const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: w.wasiImport });
+  const code = w.start(instance as unknown as Parameters<WASI['start']>[0]);
+  return { code, stdout, stderr };
+}
+
+async function io(r: Extract<WasiBenchRequest, { task: 'io' }>): Promise<string> {
+  const module = await WebAssembly.compileStreaming(fetch(r.wasmUrl));
+  let dir: Fd;
+  if (r.kind === 'opfs') dir = new OpfsPreopen('/mnt/share', P9Session.connect(r.endpoint!));
+  else if (r.kind === 'memory') dir = new PreopenDirectory('/mnt/share', new Map());
+  else {
+    SyncChannel.attach(r.happyBuffer!).unwrap();
+    mkdirSync(r.happyRoot!).unwrap();
+    dir = new HappyDirectory(r.happyRoot!, '/mnt/share');
+  }
+  const result = await runProgram(module, ['iobench', '/mnt/share', String(r.runs), String(r.scale)], dir);
+  if (result.code !== 0) throw new Error(`iobench on ${r.kind} exited ${result.code}: ${result.stderr}`);
+  return result.stdout;
+}
+
+/** Start to exit of a trivial program with an 8 MiB data section: from the OPFS cache vs from memory. */
+async function start(r: Extract<WasiBenchRequest, { task: 'start' }>): Promise<{ cached: number[]; memory: number[]; bytes: number }> {
+  await loadImage(r.imageUrl, () => undefined); // fills the cache
+  const inMemory = await (await fetch(r.imageUrl, { cache: 'no-store' })).arrayBuffer();
+  const cached: number[] = [];
+  const memory: number[] = [];
+  const empty = () => new PreopenDirectory('/mnt/share', new Map());
+  for (let i = 0; i < r.runs; i++) {
+    let t = performance.now();
+    const image = await loadImage(r.imageUrl, () => undefined);
+    if (!image.cached) throw new Error('the image did not come from the cache');
+    await runProgram(await WebAssembly.compile(image.bytes), ['hello'], empty());
+    cached.push((performance.now() - t) * 1000);
+    t = performance.now();
+    await runProgram(await WebAssembly.compile(inMemory), ['hello'], empty());
+    memory.push((performance.now() - t) * 1000);
+  }
+  return { cached, memory, bytes: inMemory.byteLength };
+}
+
+self.onmessage = async (e: MessageEvent<WasiBenchRequest>) => {
+  try {
+    const result = e.data.task === 'io' ? await io(e.data) : await start(e.data);
+    self.postMessage({ ok: true, result });
+  } catch (x) {
+    self.postMessage({ ok: false, error: x instanceof Error ? `${x.message}\n${x.stack}` : String(x) });
+  }
+};
