@@ -3,7 +3,8 @@
 // poll_oneoff that takes any number of clock and fd subscriptions and sleeps instead of spinning.
 
 import { Fd, WASI, wasi } from '@bjorn3/browser_wasi_shim';
-import { OpfsDirectory } from './opfs-fd.js';
+import { OpfsDirectory, OpfsFile } from './opfs-fd.js';
+import { wasiErrnoOf } from './errno.js';
 
 /** An fd that can say whether a read would block, and sleep until it would not (stdin). */
 export interface PollableFd {
@@ -85,6 +86,37 @@ export function installOpfsImports(w: WASI): void {
     new DataView(memory()).setUint32(nreadPtr, bytes.length, true);
     return wasi.ERRNO_SUCCESS;
   };
+
+  // Reads and writes on the share go between the shared slot and the program's memory directly:
+  // the shim would copy each buffer once more on the way.
+  const transfer = (write: boolean, positional: boolean) => (fd: number, iovsPtr: number, iovsLen: number, ...rest: (number | bigint)[]): number => {
+    const file = w.fds[fd];
+    const name = `fd_${positional ? 'p' : ''}${write ? 'write' : 'read'}`;
+    if (!(file instanceof OpfsFile)) return (shim[name] as (...a: unknown[]) => number)(fd, iovsPtr, iovsLen, ...rest);
+    let offset = positional ? Number(rest[0] as bigint) : null;
+    const donePtr = rest[positional ? 1 : 0] as number;
+    const view = new DataView(memory());
+    let done = 0;
+    try {
+      for (let i = 0; i < iovsLen; i++) {
+        const buf = view.getUint32(iovsPtr + i * 8, true);
+        const len = view.getUint32(iovsPtr + i * 8 + 4, true);
+        const bytes = new Uint8Array(memory(), buf, len);
+        const n = write ? file.writeFrom(bytes, offset) : file.readInto(bytes, offset);
+        done += n;
+        if (offset !== null) offset += n;
+        if (n < len) break;
+      }
+    } catch (e) {
+      if (done === 0) return wasiErrnoOf(e);
+    }
+    view.setUint32(donePtr, done, true);
+    return wasi.ERRNO_SUCCESS;
+  };
+  imports.fd_read = transfer(false, false);
+  imports.fd_pread = transfer(false, true);
+  imports.fd_write = transfer(true, false);
+  imports.fd_pwrite = transfer(true, true);
 
   imports.poll_oneoff = (inPtr: number, outPtr: number, count: number, neventsPtr: number): number =>
     pollOneoff(w.fds, new DataView(memory()), inPtr, outPtr, count, neventsPtr);

@@ -189,6 +189,31 @@ export class OpfsFile extends Fd {
     return { ret: 0, offset: this.position };
   }
 
+  /**
+   * Reads into `dest` (for example the program's memory) at `offset`, or at the file position when
+   * offset is null; the bytes go from the shared slot straight into `dest`. Returns the count.
+   */
+  readInto(dest: Uint8Array, offset: number | null): number {
+    const at = offset ?? Number(this.position);
+    const step = this.session.ioSize;
+    let got = 0;
+    while (got < dest.length) {
+      const n = this.session.client.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
+      got += n;
+      if (n === 0) break;
+    }
+    if (offset === null) this.position += BigInt(got);
+    return got;
+  }
+
+  /** Writes `src` (a view of the program's memory) at `offset`, or at the file position when null. */
+  writeFrom(src: Uint8Array, offset: number | null): number {
+    if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
+    const n = this.writeAt(src, offset ?? Number(this.position));
+    if (offset === null) this.position += BigInt(n);
+    return n;
+  }
+
   /** Reads up to `size` bytes at `offset`, in as many Treads as the message size needs. */
   private readAt(size: number, offset: number): Uint8Array {
     const step = this.session.ioSize;
