@@ -5,7 +5,7 @@
 import { ConsoleStdout, Fd, File, OpenFile, PreopenDirectory, WASI } from '@bjorn3/browser_wasi_shim';
 import { SyncChannel, mkdirSync } from 'happy-opfs';
 import { ChannelEndpoint } from '../../src/channel/layout.js';
-import { loadImage } from '../../src/engines/image-cache.js';
+import { loadModule } from '../../src/engines/image-cache.js';
 import { installOpfsImports } from '../../src/wasi/imports.js';
 import { OpfsPreopen } from '../../src/wasi/opfs-fd.js';
 import { P9Session } from '../../src/wasi/session.js';
@@ -74,16 +74,16 @@ function channelFloor(dir: OpfsPreopen, runs: number, scale: number): string {
 
 /** Start to exit of a trivial program with an 8 MiB data section: from the OPFS cache vs from memory. */
 async function start(r: Extract<WasiBenchRequest, { task: 'start' }>): Promise<{ cached: number[]; memory: number[]; revalidate: number[]; bytes: number }> {
-  await loadImage(r.imageUrl, () => undefined); // fills the cache
+  await loadModule(r.imageUrl, () => undefined); // fills the cache
   const inMemory = await (await fetch(r.imageUrl, { cache: 'no-store' })).arrayBuffer();
   const cached: number[] = [];
   const memory: number[] = [];
   const empty = () => new PreopenDirectory('/mnt/share', new Map());
   for (let i = 0; i < r.runs; i++) {
     let t = performance.now();
-    const image = await loadImage(r.imageUrl, () => undefined);
+    const image = await loadModule(r.imageUrl, () => undefined);
     if (!image.cached) throw new Error('the image did not come from the cache');
-    await runProgram(await WebAssembly.compile(image.bytes), ['hello'], empty());
+    await runProgram(image.module, ['hello'], empty());
     cached.push((performance.now() - t) * 1000);
     t = performance.now();
     await runProgram(await WebAssembly.compile(inMemory), ['hello'], empty());

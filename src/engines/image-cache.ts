@@ -6,7 +6,7 @@ import { VmError } from '../errors.js';
 
 interface CacheEntry { url: string; etag: string | null; lastModified: string | null; size: number }
 
-export interface LoadedImage { bytes: ArrayBuffer; cached: boolean }
+export interface LoadedModule { module: WebAssembly.Module; cached: boolean }
 
 type Progress = (loaded: number, total: number) => void;
 
@@ -50,7 +50,7 @@ async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Ui
   }
 }
 
-async function download(response: Response, progress: Progress): Promise<Uint8Array> {
+async function download(response: Response, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
   const total = Number(response.headers.get('Content-Length') ?? 0);
   const chunks: Uint8Array[] = [];
   let loaded = 0;
@@ -69,33 +69,55 @@ async function download(response: Response, progress: Progress): Promise<Uint8Ar
   return out;
 }
 
-/** The image at `url`, from the cache when the server says it has not changed (HTTP 304). */
-export async function loadImage(url: string, progress: Progress): Promise<LoadedImage> {
+function badImage(url: string, e: unknown): VmError {
+  return new VmError('bad-image', `${url} is not a WebAssembly module: ${e instanceof Error ? e.message : e}`);
+}
+
+/**
+ * The image at `url`, compiled: from the cache when the server says it has not changed (HTTP 304).
+ * The cached copy is read and compiled while the server is asked, so a hit costs about the slower of
+ * the two rather than their sum.
+ */
+export async function loadModule(url: string, progress: Progress): Promise<LoadedModule> {
   const dir = await cacheDir();
   const key = await keyFor(url);
   const entry = await readEntry(dir, key);
-  const cached = entry ? await readCached(dir, key, entry) : null;
+  const cachedModule: Promise<WebAssembly.Module | null> = entry
+    ? readCached(dir, key, entry).then((b) => (b ? WebAssembly.compile(b) : null)).catch(() => null)
+    : Promise.resolve(null);
   // no-store keeps the HTTP cache out (the OPFS copy is the cache); it would also send
   // "Cache-Control: no-cache", which servers built on the `fresh` module (koa, express) read as
   // "never answer 304". max-age=0 asks for revalidation all the same.
-  const headers: Record<string, string> = { 'Cache-Control': 'max-age=0' };
-  if (entry && cached) {
-    if (entry.etag) headers['If-None-Match'] = entry.etag;
-    if (entry.lastModified) headers['If-Modified-Since'] = entry.lastModified;
-  }
+  const plain: Record<string, string> = { 'Cache-Control': 'max-age=0' };
+  const conditional = { ...plain };
+  if (entry?.etag) conditional['If-None-Match'] = entry.etag;
+  if (entry?.lastModified) conditional['If-Modified-Since'] = entry.lastModified;
   let response: Response;
   try {
-    response = await fetch(url, { headers, cache: 'no-store' });
+    response = await fetch(url, { headers: conditional, cache: 'no-store' });
+    if (response.status === 304) {
+      const module = await cachedModule;
+      if (module) return { module, cached: true };
+      // The entry said we had it, but the copy is gone or damaged: ask for the whole image.
+      response = await fetch(url, { headers: plain, cache: 'no-store' });
+    }
   } catch (e) {
-    if (cached) return { bytes: cached, cached: true };
+    const module = await cachedModule;
+    if (module) return { module, cached: true };
     throw new VmError('image-unreachable', `could not fetch the image ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute and that the server is reachable.`);
   }
-  if (response.status === 304 && cached) return { bytes: cached, cached: true };
   if (!response.ok) {
-    if (cached && response.status >= 500) return { bytes: cached, cached: true };
+    const module = response.status >= 500 ? await cachedModule : null;
+    if (module) return { module, cached: true };
     throw new VmError('image-unreachable', `the image ${url} answered HTTP ${response.status}. Check the src attribute.`);
   }
   const bytes = await download(response, progress);
+  let module: WebAssembly.Module;
+  try {
+    module = await WebAssembly.compile(bytes);
+  } catch (e) {
+    throw badImage(url, e);
+  }
   const fresh: CacheEntry = { url, etag: response.headers.get('ETag'), lastModified: response.headers.get('Last-Modified'), size: bytes.length };
   try {
     // Entry out, image, entry in: an entry never describes a half-written or different image.
@@ -106,5 +128,5 @@ export async function loadImage(url: string, progress: Progress): Promise<Loaded
     // A full quota or a second tab holding the file only costs the next start a download.
     console.warn(`container-vm: could not cache ${url} in OPFS:`, e);
   }
-  return { bytes: bytes.buffer as ArrayBuffer, cached: false };
+  return { module, cached: false };
 }

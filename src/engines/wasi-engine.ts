@@ -9,7 +9,7 @@ import { OpfsPreopen } from '../wasi/opfs-fd.js';
 import { P9Session } from '../wasi/session.js';
 import { StdinFd } from '../wasi/stdin.js';
 import { VmError, toVmError } from '../errors.js';
-import { loadImage } from './image-cache.js';
+import { loadModule } from './image-cache.js';
 import { FromWasiEngine, WasiStart } from './wasi-protocol.js';
 
 type Post = (msg: FromWasiEngine, transfer?: Transferable[]) => void;
@@ -18,11 +18,9 @@ export async function runWasi(start: WasiStart, post: Post): Promise<void> {
   let module: WebAssembly.Module;
   let cached: boolean;
   try {
-    const image = await loadImage(start.src, (loaded, total) => post({ type: 'progress', what: start.src, loaded, total }));
-    cached = image.cached;
-    module = await WebAssembly.compile(image.bytes);
+    ({ module, cached } = await loadModule(start.src, (loaded, total) => post({ type: 'progress', what: start.src, loaded, total })));
   } catch (e) {
-    const err = e instanceof VmError ? e : new VmError('bad-image', `${start.src} is not a WebAssembly module: ${e instanceof Error ? e.message : e}`);
+    const err = toVmError(e, 'engine-failed');
     post({ type: 'error', code: err.code, message: err.message });
     return;
   }
