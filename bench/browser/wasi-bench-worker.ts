@@ -5,7 +5,7 @@
 import { ConsoleStdout, Fd, File, OpenFile, PreopenDirectory, WASI } from '@bjorn3/browser_wasi_shim';
 import { SyncChannel, mkdirSync } from 'happy-opfs';
 import { ChannelEndpoint } from '../../src/channel/layout.js';
-import { loadModule } from '../../src/engines/image-cache.js';
+import { cachedModule, loadModule } from '../../src/engines/image-cache.js';
 import { installOpfsImports } from '../../src/wasi/imports.js';
 import { OpfsPreopen } from '../../src/wasi/opfs-fd.js';
 import { P9Session } from '../../src/wasi/session.js';
@@ -81,9 +81,10 @@ async function start(r: Extract<WasiBenchRequest, { task: 'start' }>): Promise<{
   const empty = () => new PreopenDirectory('/mnt/share', new Map());
   for (let i = 0; i < r.runs; i++) {
     let t = performance.now();
-    const image = await loadModule(r.imageUrl, () => undefined);
-    if (!image.cached) throw new Error('the image did not come from the cache');
-    await runProgram(image.module, ['hello'], empty());
+    // What the engine does on a hit: compile the cached copy and run it (the page revalidates meanwhile).
+    const module = await cachedModule(r.imageUrl);
+    if (!module) throw new Error('the image is not in the cache');
+    await runProgram(module, ['hello'], empty());
     cached.push((performance.now() - t) * 1000);
     t = performance.now();
     await runProgram(await WebAssembly.compile(inMemory), ['hello'], empty());

@@ -1,6 +1,8 @@
 // The wasi engine's image cache in OPFS (/emulator/cache, beside the shares): a reload starts
-// without downloading the image again. Every start revalidates with the server (ETag /
-// Last-Modified); a changed image replaces the cached copy, and an unreachable server falls back to it.
+// without downloading the image again. A start with a cached copy runs it at once, without waiting
+// for the network, and the page revalidates it meanwhile (ETag / Last-Modified): a changed image
+// replaces the cached copy and runs from the next start on. Without a cached copy, the start
+// downloads the image (with progress) and caches it.
 
 import { VmError } from '../errors.js';
 
@@ -39,15 +41,11 @@ async function readCached(dir: FileSystemDirectoryHandle, key: string, entry: Ca
   }
 }
 
-async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array): Promise<void> {
-  const handle = await (await dir.getFileHandle(name, { create: true })).createSyncAccessHandle();
-  try {
-    handle.truncate(0);
-    handle.write(bytes, { at: 0 });
-    handle.flush();
-  } finally {
-    handle.close();
-  }
+/** Writes through a writable stream: it works on the page and in workers, and replaces the file on close. */
+async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Uint8Array<ArrayBuffer>): Promise<void> {
+  const writable = await (await dir.getFileHandle(name, { create: true })).createWritable();
+  await writable.write(bytes);
+  await writable.close();
 }
 
 async function download(response: Response, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
@@ -69,55 +67,45 @@ async function download(response: Response, progress: Progress): Promise<Uint8Ar
   return out;
 }
 
-function badImage(url: string, e: unknown): VmError {
-  return new VmError('bad-image', `${url} is not a WebAssembly module: ${e instanceof Error ? e.message : e}`);
+/** The cached copy of `url`, compiled, or null when there is none (or it is damaged). */
+export async function cachedModule(url: string): Promise<WebAssembly.Module | null> {
+  try {
+    const dir = await cacheDir();
+    const key = await keyFor(url);
+    const entry = await readEntry(dir, key);
+    const bytes = entry ? await readCached(dir, key, entry) : null;
+    return bytes ? await WebAssembly.compile(bytes) : null;
+  } catch {
+    return null;
+  }
 }
 
 /**
- * The image at `url`, compiled: from the cache when the server says it has not changed (HTTP 304).
- * The cached copy is read and compiled while the server is asked, so a hit costs about the slower of
- * the two rather than their sum.
+ * Asks the server whether `url` changed since it was cached (a conditional GET; an unconditional one
+ * when nothing is cached) and, when it did, downloads it and replaces the cached copy. Returns the new
+ * bytes, or null when the cached copy is current (`force`: download whatever is cached). `progress`
+ * follows the download.
  */
-export async function loadModule(url: string, progress: Progress): Promise<LoadedModule> {
+export async function refreshImage(url: string, progress: Progress, force = false): Promise<Uint8Array<ArrayBuffer> | null> {
   const dir = await cacheDir();
   const key = await keyFor(url);
   const entry = await readEntry(dir, key);
-  const cachedModule: Promise<WebAssembly.Module | null> = entry
-    ? readCached(dir, key, entry).then((b) => (b ? WebAssembly.compile(b) : null)).catch(() => null)
-    : Promise.resolve(null);
+  const cached = !force && entry !== null && (await readCached(dir, key, entry)) !== null;
   // no-store keeps the HTTP cache out (the OPFS copy is the cache); it would also send
   // "Cache-Control: no-cache", which servers built on the `fresh` module (koa, express) read as
   // "never answer 304". max-age=0 asks for revalidation all the same.
-  const plain: Record<string, string> = { 'Cache-Control': 'max-age=0' };
-  const conditional = { ...plain };
-  if (entry?.etag) conditional['If-None-Match'] = entry.etag;
-  if (entry?.lastModified) conditional['If-Modified-Since'] = entry.lastModified;
+  const headers: Record<string, string> = { 'Cache-Control': 'max-age=0' };
+  if (cached && entry.etag) headers['If-None-Match'] = entry.etag;
+  if (cached && entry.lastModified) headers['If-Modified-Since'] = entry.lastModified;
   let response: Response;
   try {
-    response = await fetch(url, { headers: conditional, cache: 'no-store' });
-    if (response.status === 304) {
-      const module = await cachedModule;
-      if (module) return { module, cached: true };
-      // The entry said we had it, but the copy is gone or damaged: ask for the whole image.
-      response = await fetch(url, { headers: plain, cache: 'no-store' });
-    }
+    response = await fetch(url, { headers, cache: 'no-store' });
   } catch (e) {
-    const module = await cachedModule;
-    if (module) return { module, cached: true };
     throw new VmError('image-unreachable', `could not fetch the image ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute and that the server is reachable.`);
   }
-  if (!response.ok) {
-    const module = response.status >= 500 ? await cachedModule : null;
-    if (module) return { module, cached: true };
-    throw new VmError('image-unreachable', `the image ${url} answered HTTP ${response.status}. Check the src attribute.`);
-  }
+  if (response.status === 304 && cached) return null;
+  if (!response.ok) throw new VmError('image-unreachable', `the image ${url} answered HTTP ${response.status}. Check the src attribute.`);
   const bytes = await download(response, progress);
-  let module: WebAssembly.Module;
-  try {
-    module = await WebAssembly.compile(bytes);
-  } catch (e) {
-    throw badImage(url, e);
-  }
   const fresh: CacheEntry = { url, etag: response.headers.get('ETag'), lastModified: response.headers.get('Last-Modified'), size: bytes.length };
   try {
     // Entry out, image, entry in: an entry never describes a half-written or different image.
@@ -128,5 +116,20 @@ export async function loadModule(url: string, progress: Progress): Promise<Loade
     // A full quota or a second tab holding the file only costs the next start a download.
     console.warn(`container-vm: could not cache ${url} in OPFS:`, e);
   }
-  return { module, cached: false };
+  return bytes;
+}
+
+/**
+ * The image at `url`, compiled: the cached copy when there is one (`cached`: the caller should then
+ * revalidate it with refreshImage), else downloaded and cached.
+ */
+export async function loadModule(url: string, progress: Progress): Promise<LoadedModule> {
+  const hit = await cachedModule(url);
+  if (hit) return { module: hit, cached: true };
+  const bytes = (await refreshImage(url, progress, true))!;
+  try {
+    return { module: await WebAssembly.compile(bytes), cached: false };
+  } catch (e) {
+    throw new VmError('bad-image', `${url} is not a WebAssembly module: ${e instanceof Error ? e.message : e}`);
+  }
 }

@@ -6,6 +6,7 @@ import { StdinWriter, createStdinBuffer } from '../wasi/stdin.js';
 import { VmError } from '../errors.js';
 import { EngineEvents, RunningEngine } from './v86-host.js';
 import { FromWasiEngine, ToWasiEngine } from './wasi-protocol.js';
+import { refreshImage } from './image-cache.js';
 
 export interface WasiOptions {
   src: string;
@@ -31,7 +32,12 @@ export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEven
     switch (msg.type) {
       case 'output': events.output(msg.data); break;
       case 'progress': events.progress(msg.what, msg.loaded, msg.total); break;
-      case 'started': events.started(); break;
+      case 'started':
+        events.started();
+        // The program runs from the cached image: revalidate it here, on the page, whose event loop
+        // is free (the worker's is held by the program); a new image is used from the next start.
+        if (msg.cached) void refreshImage(options.src, () => undefined).catch((e) => console.warn(`container-vm: could not revalidate ${options.src}:`, e));
+        break;
       case 'exit': worker.terminate(); events.exited(msg.code); break;
       case 'error': worker.terminate(); events.error(new VmError(msg.code, msg.message)); break;
     }

@@ -45,6 +45,13 @@ async function startMainloop(b: RunningBrowser, attributes: Record<string, strin
   await b.page.evaluate(() => vmHarness.waitForOutput('mainloop \\d ready'));
 }
 
+/** Waits until the server has answered `count` more requests for `url` than `before`; returns their statuses. */
+async function fetchesOf(served: Served[], url: string, before: number, count: number): Promise<number[]> {
+  const of = () => served.slice(before).filter((s) => s.url.split('?')[0] === url).map((s) => s.status);
+  for (const started = Date.now(); of().length < count && Date.now() - started < 30000;) await new Promise((r) => setTimeout(r, 50));
+  return of();
+}
+
 async function quit(b: RunningBrowser, code: number): Promise<void> {
   await type(b, `quit ${code}`, 'bye');
   const exit = await waitEvent(b, 'exit');
@@ -102,20 +109,28 @@ describe('wasi engine', { timeout: 900_000 }, () => {
       await quit(b, 7);
       assert.equal(await b.page.evaluate(() => vmHarness.state()), 'stopped');
 
-      // Second start: revalidated (304), no image bytes, the same program.
-      const before = fetches().length;
+      // Second start: runs from the cache at once; the page revalidates it (304): no image bytes.
+      let before = served.length;
       await b.page.evaluate(() => { vmHarness.clearEvents(); return vmHarness.start(); });
       await b.page.evaluate(() => vmHarness.waitForOutput('mainloop 1 ready[^]*mainloop 1 ready'));
-      assert.deepEqual(fetches().slice(before).map((f) => f.status), [304]);
+      assert.deepEqual(await fetchesOf(served, image, before, 1), [304]);
       await quit(b, 0);
 
-      // The image changes on the server: fetched again (200) and the new one runs.
+      // The image changes on the server: this start still runs the cached one while the page
+      // fetches the new one (200) into the cache; the next start runs the new one (and gets a 304).
       copyFileSync(wasmPath('/build/test/wasi/mainloop-v2.wasm'), wasmPath(image));
-      const beforeChange = fetches().length;
+      before = served.length;
+      await b.page.evaluate(() => { vmHarness.clearEvents(); return vmHarness.start(); });
+      await b.page.evaluate(() => vmHarness.waitForOutput('(mainloop 1 ready[^]*){3}'));
+      assert.deepEqual(await fetchesOf(served, image, before, 1), [200]);
+      await quit(b, 3);
+      // The download was written to the cache on the page, after the 200; give it a moment.
+      await new Promise((r) => setTimeout(r, 1000));
+      before = served.length;
       await b.page.evaluate(() => { vmHarness.clearEvents(); return vmHarness.start(); });
       await b.page.evaluate(() => vmHarness.waitForOutput('mainloop 2 ready'));
-      assert.deepEqual(fetches().slice(beforeChange).map((f) => f.status), [200]);
-      await quit(b, 3);
+      assert.deepEqual(await fetchesOf(served, image, before, 1), [304]);
+      await quit(b, 4);
       await b.page.evaluate(() => vmHarness.remove());
     } finally {
       await b.close();
@@ -157,7 +172,7 @@ describe('wasi engine', { timeout: 900_000 }, () => {
       b = await openElementPage(profile, server);
       try {
         await startMainloop(b, wasiAttributes);
-        assert.deepEqual(served.slice(before).filter((s) => s.url === mainloop).map((s) => s.status), [304]);
+        assert.deepEqual(await fetchesOf(served, mainloop, before, 1), [304]);
         await type(b, 'cat from-v86.txt', 'cat from-v86.txt: .*\n');
         assert.match(await type(b, 'cat from-wasi.txt', 'cat from-wasi.txt: .*\n'), /cat from-wasi.txt: hello from wasi\n/);
         assert.match(await b.page.evaluate(() => vmHarness.waitForOutput('cat from-v86.txt: .*\n')), /cat from-v86.txt: hello from v86\r?\n/);
