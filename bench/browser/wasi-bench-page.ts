@@ -45,7 +45,7 @@ const wasiBench = {
     }
     return out;
   },
-  start: (imageUrl: string, runs: number) => runWorker<{ cached: number[]; memory: number[]; revalidate: number[]; bytes: number }>({ task: 'start', imageUrl, runs }),
+  start: (imageUrl: string, runs: number) => runWorker<{ cached: number[]; memory: number[]; revalidate: number[]; read: number[]; bytes: number }>({ task: 'start', imageUrl, runs }),
 };
 
 export type WasiBench = typeof wasiBench;

@@ -67,14 +67,26 @@ async function download(response: Response, progress: Progress): Promise<Uint8Ar
   return out;
 }
 
-/** The cached copy of `url`, compiled, or null when there is none (or it is damaged). */
-export async function cachedModule(url: string): Promise<WebAssembly.Module | null> {
+/** The cached copy of `url` as a File, or null when there is none or it is not the size its entry says. */
+export async function cachedFile(url: string): Promise<File | null> {
   try {
     const dir = await cacheDir();
     const key = await keyFor(url);
     const entry = await readEntry(dir, key);
-    const bytes = entry ? await readCached(dir, key, entry) : null;
-    return bytes ? await WebAssembly.compile(bytes) : null;
+    if (!entry) return null;
+    const file = await (await dir.getFileHandle(`${key}.wasm`)).getFile();
+    return file.size === entry.size ? file : null;
+  } catch {
+    return null;
+  }
+}
+
+/** The cached copy of `url`, compiled, or null when there is none (or it is damaged). */
+export async function cachedModule(url: string): Promise<WebAssembly.Module | null> {
+  try {
+    const file = await cachedFile(url);
+    // Streaming compiles while the file is read, instead of after.
+    return file && await WebAssembly.compileStreaming(new Response(file, { headers: { 'Content-Type': 'application/wasm' } }));
   } catch {
     return null;
   }
