@@ -246,7 +246,12 @@ export class ContainerVm extends LitElement {
         const size = this.terminal?.size ?? { cols: 80, rows: 24 };
         this.running = startWasi(assets.wasiWorker, {
           src: new URL(this.src, location.href).href, args, env, mount: this.mount, share: this.vmEndpoint, ...size,
-        }, { ...events, exited: (code) => void this.exited(code) });
+        }, {
+          ...events,
+          exited: (code) => void this.exited(code),
+          // The engine's worker is gone after an error: let start() run the program again.
+          error: (e) => { this.running = null; void this.releaseVmEndpoint(); this.fail(e); },
+        });
         return;
       }
       const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
