@@ -20,7 +20,9 @@ function isPollable(fd: Fd | undefined): fd is Fd & PollableFd {
 
 const SUBSCRIPTION_SIZE = 48;
 const EVENT_SIZE = 32;
-const sleepCell = new Int32Array(new SharedArrayBuffer(4));
+/** What poll_oneoff sleeps on when no polled fd can wake it; made on first use, since a page without
+ * COOP/COEP has no SharedArrayBuffer and must still be able to load this module. */
+let sleepCell: Int32Array | null = null;
 
 const decoder = new TextDecoder();
 const monotonicNs = () => BigInt(Math.round(performance.now() * 1e6));
@@ -182,6 +184,6 @@ export function pollOneoff(fds: (Fd | undefined)[], view: DataView, inPtr: numbe
     }
     const timeoutMs = earliest === null ? Infinity : Math.max(0, Number(earliest - now) / 1e6);
     if (waitOn) waitOn.waitReadable(timeoutMs);
-    else Atomics.wait(sleepCell, 0, 0, timeoutMs);
+    else Atomics.wait(sleepCell ??= new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs);
   }
 }
