@@ -30,7 +30,7 @@ const wasiBench = {
     await wipe('bench-wasi-s1');
     const host = await StorageHost.start({ root: '/bench-wasi-s1' });
     try {
-      out.opfs = await runWorker<string>({ task: 'io', wasmUrl, kind: 'opfs', endpoint: await host.connect(1), runs, scale });
+      out.opfs = await runWorker<string>({ task: 'io', wasmUrl, kind: 'opfs', endpoint: await host.connect(2), runs, scale });
     } finally {
       await host.close();
     }

@@ -84,7 +84,7 @@ try {
     const floorRead = median(s1.get('floor.tread4k')!);
     const floorGetattr = median(s1.get('floor.tgetattr')!);
     lines.push('', `Floor in the same worker and run: a bare 4 KiB Tread from JavaScript (its data copied out of the slot) ${fmt(floorRead)}, ` +
-      `a bare Tgetattr ${fmt(floorGetattr)}. S1's pread reads from the slot straight into the program's memory; its stat is three requests (Twalk, Tgetattr, Tclunk).`);
+      `a bare Tgetattr ${fmt(floorGetattr)}. S1's pread reads from the slot straight into the program's memory; its stat is two round trips (Twalk, Tgetattr; the Tclunk goes out on the second slot without waiting).`);
     const cached = median(start.cached);
     const memory = median(start.memory);
     lines.push('', `wasi engine start to exit of an image of ${(start.bytes / 1024 / 1024).toFixed(1)} MiB (OPFS read, compile, run; the page revalidates meanwhile):`,

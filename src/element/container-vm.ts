@@ -242,7 +242,8 @@ export class ContainerVm extends LitElement {
       if (kind === 'wasi') {
         const args = splitWords(this.args);
         const env = splitWords(this.env);
-        this.vmEndpoint = await host.connect(1);
+        // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
+        this.vmEndpoint = await host.connect(2);
         const size = this.terminal?.size ?? { cols: 80, rows: 24 };
         this.running = startWasi(assets.wasiWorker, {
           src: new URL(this.src, location.href).href, args, env, mount: this.mount, share: this.vmEndpoint, ...size,

@@ -13,6 +13,8 @@ export class P9Session {
   readonly rootFid: number;
   private nextFid = 1;
   private readonly freeFids: number[] = [];
+  /** A fid whose Tclunk was posted and not yet answered: not reusable until it is. */
+  private clunking: number | null = null;
 
   private constructor(readonly client: SyncP9Client) {
     client.version();
@@ -62,12 +64,28 @@ export class P9Session {
     }
   }
 
+  /**
+   * Releases a fid. With a second slot on the connection the Tclunk goes out without waiting for its
+   * answer (a stat is then two round trips instead of three); the fid is reused once it is answered.
+   */
   clunk(fid: number): void {
+    this.settleClunk();
+    if (this.client.postClunk(fid)) {
+      this.clunking = fid;
+      return;
+    }
     try {
       this.client.rpc(MessageType.Tclunk, { fid });
     } finally {
       this.freeFids.push(fid);
     }
+  }
+
+  private settleClunk(): void {
+    if (this.clunking === null) return;
+    this.client.settleClunk();
+    this.freeFids.push(this.clunking);
+    this.clunking = null;
   }
 
   private clunkQuiet(fid: number): void {

@@ -9,7 +9,7 @@ const wasiHarness = {
   async run(wasmUrl: string, args: string[], root: string | null, preopen = '/mnt/opfs', env: string[] = []): Promise<WasiRunResult> {
     const host = root === null ? null : await StorageHost.start({ root });
     try {
-      const endpoint = host ? await host.connect(1) : null;
+      const endpoint = host ? await host.connect(2) : null;
       const worker = new Worker(new URL('../workers/wasi-run-worker.js', import.meta.url), { type: 'module' });
       try {
         return await new Promise<WasiRunResult>((resolve, reject) => {
