@@ -7,6 +7,12 @@ import { Fd, wasi } from '@bjorn3/browser_wasi_shim';
 import { mkdirSync, readDirSync, readFileSync, statSync, writeFileSync } from 'happy-opfs';
 import { Filestat } from '../../src/wasi/opfs-fd.js';
 
+/** A happy-opfs result's value, or an error saying which call failed and why. */
+function ok<T>(r: { isErr(): boolean; unwrap(): T; unwrapErr(): unknown }, what: string): T {
+  if (r.isErr()) throw new Error(`happy-opfs ${what}: ${String(r.unwrapErr())}`);
+  return r.unwrap();
+}
+
 function join(dir: string, path: string): string {
   const parts = `${dir}/${path}`.split('/').filter((p) => p && p !== '.');
   return `/${parts.join('/')}`;
@@ -26,7 +32,7 @@ class HappyFile extends Fd {
   private position = 0n;
   constructor(private readonly path: string) { super(); }
 
-  private read(): Uint8Array { return readFileSync(this.path).unwrap() as Uint8Array; }
+  private read(): Uint8Array { return ok(readFileSync(this.path), `readFileSync ${this.path}`) as Uint8Array; }
 
   override fd_pread(size: number, offset: bigint): { ret: number; data: Uint8Array } {
     return { ret: 0, data: this.read().slice(Number(offset), Number(offset) + size) };
@@ -44,7 +50,7 @@ class HappyFile extends Fd {
     const next = new Uint8Array(end);
     next.set(old);
     next.set(data, Number(offset));
-    writeFileSync(this.path, next).unwrap();
+    ok(writeFileSync(this.path, next), `writeFileSync ${this.path}`);
     return { ret: 0, nwritten: data.length };
   }
 
@@ -98,11 +104,11 @@ export class HappyDirectory extends Fd {
     const st = stat(full);
     if (!st) {
       if (!(oflags & wasi.OFLAGS_CREAT)) return { ret: wasi.ERRNO_NOENT, fd_obj: null };
-      writeFileSync(full, new Uint8Array()).unwrap();
+      ok(writeFileSync(full, new Uint8Array()), `writeFileSync ${full}`);
       return { ret: 0, fd_obj: new HappyFile(full) };
     }
     if (st.filetype === wasi.FILETYPE_DIRECTORY) return { ret: 0, fd_obj: new HappyDirectory(full) };
-    if (oflags & wasi.OFLAGS_TRUNC) writeFileSync(full, new Uint8Array()).unwrap();
+    if (oflags & wasi.OFLAGS_TRUNC) ok(writeFileSync(full, new Uint8Array()), `writeFileSync ${full}`);
     return { ret: 0, fd_obj: new HappyFile(full) };
   }
 
@@ -119,7 +125,7 @@ export class HappyDirectory extends Fd {
 
   override fd_readdir_single(cookie: bigint): { ret: number; dirent: wasi.Dirent | null } {
     if (cookie === 0n || !this.listing) {
-      this.listing = (readDirSync(this.path).unwrap() as { path: string }[]).map((e) => e.path);
+      this.listing = (ok(readDirSync(this.path), `readDirSync ${this.path}`) as { path: string }[]).map((e) => e.path);
     }
     const name = this.listing[Number(cookie)];
     if (name === undefined) return { ret: 0, dirent: null };
