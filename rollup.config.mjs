@@ -1,6 +1,6 @@
 // `npm run build`: dist/ for hosting on any base URL.
 //   container-vm.js   the one module a page loads (defines <container-vm>)
-//   storage-worker.js, v86-worker.js, v86.wasm   found beside it through import.meta.url
+//   storage-worker.js, v86-worker.js, v86.wasm, wasi-worker.js   found beside it through import.meta.url
 //   l1.wasm           the L1 server, loaded by storage-worker.js from beside itself
 //   chunk-*.js        code the entries share
 //   container-vm-sw.js  optional classic script/service worker adding COOP/COEP on header-less hosts
@@ -24,6 +24,7 @@ export default {
     'container-vm': 'build/src/container-vm.js',
     'storage-worker': 'build/src/storage-worker.js',
     'v86-worker': 'build/src/v86-worker.js',
+    'wasi-worker': 'build/src/wasi-worker.js',
   },
   output: {
     dir: 'dist',

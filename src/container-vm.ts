@@ -8,6 +8,7 @@ ContainerVm.assets = {
   storageWorker: new URL('./storage-worker.js', import.meta.url),
   v86Worker: new URL('./v86-worker.js', import.meta.url),
   v86Wasm: new URL('./v86.wasm', import.meta.url),
+  wasiWorker: new URL('./wasi-worker.js', import.meta.url),
 };
 
 if (!customElements.get('container-vm')) customElements.define('container-vm', ContainerVm);

@@ -8,6 +8,7 @@ export type VmErrorCode =
   | 'engine-unavailable'  // the engine for this image is not available
   | 'backend-unavailable' // the chosen 9P server backend is not available
   | 'storage-failed'      // the storage worker failed
+  | 'bad-arguments'       // the args or env attribute cannot be split into words
   | 'share-busy'          // another tab or element has this opfs-root open (Web Lock held)
   | 'quota-exceeded'      // the origin's storage quota is full: a write got ENOSPC
   | 'snapshot-failed'     // saving or resuming a VM snapshot failed

@@ -8,12 +8,16 @@ const SPIN_MS = 0.05;
 
 export class SyncChannelClient {
   private readonly slot: Slot;
+  /** A second slot, when the connection has one, for messages whose answer nobody waits for. */
+  private readonly postSlot: Slot | null;
   private readonly doorbell: Int32Array;
   private readonly spin = new SpinPolicy(SPIN_MS);
   readonly maxMessage: number;
 
   constructor(endpoint: ChannelEndpoint) {
-    this.slot = slotsOf(endpoint)[0]!;
+    const slots = slotsOf(endpoint);
+    this.slot = slots[0]!;
+    this.postSlot = slots[1] ?? null;
     this.doorbell = new Int32Array(endpoint.doorbell);
     this.maxMessage = endpoint.slotBytes;
   }
@@ -23,6 +27,31 @@ export class SyncChannelClient {
    * the shared slot and returns its length; `decode` reads the reply from the slot, which stays
    * valid only until `decode` returns.
    */
+  /**
+   * Sends a message on the second slot and returns without its answer (false when the connection
+   * has one slot only: use call). The answer is collected by settle(), which the next post calls first.
+   */
+  post(encode: (out: Uint8Array) => number): boolean {
+    if (!this.postSlot) return false;
+    this.settle();
+    const { control, data } = this.postSlot;
+    Atomics.store(control, 1, encode(data));
+    Atomics.store(control, 0, SlotState.Request);
+    ringDoorbell(this.doorbell);
+    return true;
+  }
+
+  /** Waits for the answer to the last post, if any; true when there was one to wait for. */
+  settle(): boolean {
+    if (!this.postSlot) return false;
+    const { control } = this.postSlot;
+    let s = Atomics.load(control, 0);
+    if (s === SlotState.Idle) return false;
+    for (; s !== SlotState.Response; s = Atomics.load(control, 0)) Atomics.wait(control, 0, s);
+    Atomics.store(control, 0, SlotState.Idle);
+    return true;
+  }
+
   call<T>(encode: (out: Uint8Array) => number, decode: (reply: Uint8Array) => T): T {
     const { control, data } = this.slot;
     const length = encode(data);

@@ -5,7 +5,8 @@ import { StorageHost } from '../channel/storage-host.js';
 import { ChannelEndpoint } from '../channel/layout.js';
 import { Backend } from '../channel/storage-protocol.js';
 import { ShareFs } from '../p9/share-fs.js';
-import { RunningEngine, startV86 } from '../engines/v86-host.js';
+import { EngineEvents, RunningEngine, startV86 } from '../engines/v86-host.js';
+import { splitWords, startWasi } from '../engines/wasi-host.js';
 import { VmError, toVmError } from '../errors.js';
 import { engineFor, loadV86Manifest } from './image.js';
 import { ShareFiles } from './share-files.js';
@@ -26,6 +27,7 @@ export interface ElementAssets {
   storageWorker: URL;
   v86Worker: URL;
   v86Wasm: URL;
+  wasiWorker: URL;
 }
 
 export type VmState = 'idle' | 'loading' | 'booting' | 'running' | 'stopped' | 'error';
@@ -77,6 +79,8 @@ export class ContainerVm extends LitElement {
     backend: { type: String, reflect: true },
     opfsRoot: { type: String, attribute: 'opfs-root', reflect: true },
     mount: { type: String, reflect: true },
+    args: { type: String, reflect: true },
+    env: { type: String, reflect: true },
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
@@ -118,8 +122,15 @@ export class ContainerVm extends LitElement {
   declare backend: Backend;
   /** The share's OPFS directory. */
   declare opfsRoot: string;
-  /** Where the guest mounts the share. */
+  /** Where the guest mounts the share (for the wasi engine: where the share is preopened). */
   declare mount: string;
+  /**
+   * wasi engine: the program's arguments after argv[0], split like a shell does (quotes keep spaces).
+   * For a container2wasm image: its run-time flags and the container's command.
+   */
+  declare args: string;
+  /** wasi engine: the program's environment, NAME=value words split like `args`. */
+  declare env: string;
   /** Start when connected to the document (default on; autostart="false" turns it off). */
   declare autostart: boolean;
   /** "auto": start from the latest snapshot saved with saveSnapshot() (v86 only), else boot cold. */
@@ -154,6 +165,8 @@ export class ContainerVm extends LitElement {
     this.backend = 'm1';
     this.opfsRoot = '/shared';
     this.mount = '/mnt/opfs';
+    this.args = '';
+    this.env = '';
     this.autostart = true;
     this.snapshot = '';
     this.persist = false;
@@ -386,22 +399,15 @@ export class ContainerVm extends LitElement {
       const { host } = await this.openStorage();
       const kind = this.engine === 'auto' ? engineFor(this.src) : this.engine;
       if (!this.src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
-      if (kind === 'wasi') {
-        throw new VmError('engine-unavailable', 'container2wasm images (.wasm) need the wasi engine, which this version does not include yet. Use a v86 image manifest (.json) for src.');
-      }
-      if (kind !== 'v86') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
+      if (kind !== 'v86' && kind !== 'wasi') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
       const assets = this.requireAssets();
-      const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
-      const resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
-      // A resumed guest still holds its 9P fids: the new session gets them back, by path.
-      this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
-      this.marker.reset();
-      this.image = image;
-      this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, {
+      // Set once a v86 image is known to match the stored snapshot (read before the events fire).
+      let resumed: Snapshot | null = null;
+      const events: EngineEvents = {
         output: (data) => {
           this.terminal?.write(data);
           this.emit<OutputDetail>('output', { text: this.outputDecoder.decode(data, { stream: true }) });
-          if (this.marker.scan(data)) {
+          if (kind === 'v86' && this.marker.scan(data)) {
             this.setState('running', 'Running');
             this.emit('vm-ready', {});
           }
@@ -416,20 +422,49 @@ export class ContainerVm extends LitElement {
         started: () => {
           this.progressFraction = null;
           this.terminal?.focus();
-          if (!resumed) {
+          const from = resumed;
+          if (kind === 'wasi') {
+            // A WASI program reads its input from the start: it is ready as soon as it runs.
+            this.setState('running', 'Running');
+            this.emit('vm-ready', {});
+          } else if (!from) {
             this.setState('booting', 'Booting…');
-            return;
+          } else {
+            // The snapshot was taken with the shell ready (saveSnapshot() requires it).
+            this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${from.savedAt.toLocaleString()}]\x1b[0m\r\n`);
+            this.setState('running', 'Running');
+            this.emit('vm-ready', {});
           }
-          // The snapshot was taken with the shell ready (saveSnapshot() requires it).
-          this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${resumed.savedAt.toLocaleString()}]\x1b[0m\r\n`);
-          this.setState('running', 'Running');
-          this.emit('vm-ready', {});
         },
         error: (e) => {
           if (resumed && e.code === 'snapshot-failed' && this.state !== 'running') void this.bootAfterBadSnapshot(e);
           else this.fail(e);
         },
-      }, resumed?.state);
+      };
+      if (kind === 'wasi') {
+        const args = splitWords(this.args);
+        const env = splitWords(this.env);
+        // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
+        this.vmEndpoint = await host.connect(2);
+        this.image = null;
+        const size = this.terminal?.size ?? { cols: 80, rows: 24 };
+        this.running = startWasi(assets.wasiWorker, {
+          src: new URL(this.src, location.href).href, args, env, mount: this.mount, share: this.vmEndpoint, ...size,
+        }, {
+          ...events,
+          exited: (code) => void this.exited(code),
+          // The engine's worker is gone after an error: let start() run the program again.
+          error: (e) => { this.running = null; void this.releaseVmEndpoint(); this.fail(e); },
+        });
+        return;
+      }
+      const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
+      resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
+      // A resumed guest still holds its 9P fids: the new session gets them back, by path.
+      this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
+      this.marker.reset();
+      this.image = image;
+      this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, events, resumed?.state);
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
@@ -470,6 +505,14 @@ export class ContainerVm extends LitElement {
       this.requestUpdate();
       this.emit<ErrorDetail>('error', { code: 'quota-exceeded', message });
     });
+  }
+
+  /** The WASI program ended by itself: the share stays open, `start()` runs it again. */
+  private async exited(code: number): Promise<void> {
+    this.running = null;
+    await this.releaseVmEndpoint();
+    this.setState('stopped', `Exited with code ${code}`);
+    this.emit<ExitDetail>('exit', { code, reason: 'exited' });
   }
 
   /** Opens the share once: starts the storage worker and fires opfs-ready. */

@@ -272,6 +272,20 @@ export class SyncP9Client {
     );
   }
 
+  /**
+   * Sends Tclunk without waiting for its answer, on the connection's second slot (false when it has
+   * none). The fid may be reused only after settleClunk().
+   */
+  postClunk(fid: number): boolean {
+    const tag = this.tag = (this.tag + 1) % 0xffff;
+    return this.channel.post((out) => encodeMessage(MessageType.Tclunk, tag, { fid }, out).length);
+  }
+
+  /** Waits for the answer to the last postClunk; true when there was one. */
+  settleClunk(): boolean {
+    return this.channel.settle();
+  }
+
   version(msize = this.channel.maxMessage): Fields {
     const f = this.rpc(MessageType.Tversion, { msize, version: VERSION_9P2000_L });
     this.msize = f.msize;

@@ -68,11 +68,23 @@ describe('<container-vm>', function () {
     expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-image');
   });
 
-  it('fires error engine-unavailable for a container2wasm image', async () => {
+  it('fires error image-unreachable for a .wasm image that is not there (wasi engine)', async () => {
     vm = make({ src: '/images/alpine.wasm', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
-    expect(e.detail.code).to.equal('engine-unavailable');
-    expect(e.detail.message).to.match(/wasi/);
+    expect(e.detail.code).to.equal('image-unreachable');
+    expect(e.detail.message).to.match(/404/);
+  });
+
+  it('fires error bad-image for a wasi image that is not WebAssembly', async () => {
+    vm = make({ src: '/README.md', engine: 'wasi', 'opfs-root': '/element-errors' });
+    const e = await nextEvent(vm, 'error');
+    expect(e.detail.code).to.equal('bad-image');
+    expect(e.detail.message).to.match(/WebAssembly/);
+  });
+
+  it('fires error bad-arguments for an args attribute with an unclosed quote', async () => {
+    vm = make({ src: '/README.md', engine: 'wasi', args: 'sh -c "echo', 'opfs-root': '/element-errors' });
+    expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-arguments');
   });
 
   it('fires error backend-unavailable for an unknown backend', async () => {

@@ -64,7 +64,20 @@ const vmHarness = {
     const body = text.slice(text.indexOf(begin) + begin.length, match.index).replace(/\r/g, '');
     return { out: body, status: Number(match[1]) };
   },
+  /** Resolves once the console output (since `from`) matches `pattern`; returns the output from `from`. */
+  async waitForOutput(pattern: string, timeoutMs = 30000, from = 0): Promise<string> {
+    const re = new RegExp(pattern);
+    await waitFor(() => re.test(output.slice(from)), timeoutMs, `output matching ${pattern}`);
+    return output.slice(from);
+  },
+  outputLength: () => output.length,
+  /** Focuses the terminal, so puppeteer's keyboard types into it. */
+  focusTerminal: () => vm!.shadowRoot!.querySelector<HTMLTextAreaElement>('textarea')!.focus(),
+  clearEvents: () => { events.length = 0; },
+  start: () => vm!.start(),
+  send: (text: string) => vm!.send(text),
   readText: (path: string) => vm!.fs.readText(path),
+  mkdir: (path: string) => vm!.fs.mkdir(path, { recursive: true }),
   writeText: (path: string, text: string, mode?: number) => vm!.fs.writeFile(path, text, mode),
   state: () => vm!.state,
   /** The element itself, for calls the harness does not wrap. */

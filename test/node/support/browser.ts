@@ -21,6 +21,8 @@ export interface ServerOptions {
   isolation?: boolean;
   /** URL prefixes served from other folders of the repository: [['/apps/vm/', '/dist/']]. */
   rewrite?: [from: string, to: string][];
+  /** Called for every request once answered, with the status and the body's length when known. */
+  onResponse?: (url: string, status: number, bytes: number | undefined) => void;
 }
 
 /** Serves the repository (built files included), by default with COOP/COEP, on a free port. */
@@ -29,7 +31,12 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     for (const [from, to] of options.rewrite ?? []) if (ctx.url.startsWith(from)) ctx.url = to + ctx.url.slice(from.length);
     return next();
   };
-  const middleware = options.isolation === false ? [rewrite] : [rewrite, crossOriginIsolation];
+  const log = async (ctx: { url: string; status: number; length?: number }, next: () => Promise<unknown>) => {
+    const url = ctx.url;
+    await next();
+    options.onResponse?.(url, ctx.status, ctx.length);
+  };
+  const middleware = [log, rewrite, ...(options.isolation === false ? [] : [crossOriginIsolation])];
   const server = await startDevServer({
     config: { rootDir: repoRoot, port: 0, nodeResolve: true, middleware },
     readCliArgs: false,

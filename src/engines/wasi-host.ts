@@ -1,0 +1,97 @@
+// The page's side of the wasi engine: starts its worker, feeds the terminal's keystrokes into the
+// program's stdin ring, and turns the worker's messages into callbacks.
+
+import { ChannelEndpoint } from '../channel/layout.js';
+import { StdinWriter, createStdinBuffer } from '../wasi/stdin.js';
+import { VmError } from '../errors.js';
+import { EngineEvents, RunningEngine } from './v86-host.js';
+import { FromWasiEngine, ToWasiEngine } from './wasi-protocol.js';
+import { refreshImage } from './image-cache.js';
+
+export interface WasiOptions {
+  src: string;
+  args: string[];
+  env: string[];
+  mount: string;
+  share: ChannelEndpoint;
+  cols: number;
+  rows: number;
+}
+
+export interface WasiEvents extends EngineEvents {
+  /** The program exited with `code`. */
+  exited(code: number): void;
+}
+
+export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEvents): RunningEngine {
+  const worker = new Worker(workerUrl, { type: 'module', name: 'container-vm wasi' });
+  const stdinBuffer = createStdinBuffer();
+  const stdin = new StdinWriter(stdinBuffer);
+  worker.onmessage = (e: MessageEvent<FromWasiEngine>) => {
+    const msg = e.data;
+    switch (msg.type) {
+      case 'output': events.output(msg.data); break;
+      case 'progress': events.progress(msg.what, msg.loaded, msg.total); break;
+      case 'started':
+        events.started();
+        // The program runs from the cached image: revalidate it here, on the page, whose event loop
+        // is free (the worker's is held by the program); a new image is used from the next start.
+        if (msg.cached) void refreshImage(options.src, () => undefined).catch((e) => console.warn(`container-vm: could not revalidate ${options.src}:`, e));
+        break;
+      case 'exit': worker.terminate(); events.exited(msg.code); break;
+      case 'error': worker.terminate(); events.error(new VmError(msg.code, msg.message)); break;
+    }
+  };
+  worker.onerror = (e) => {
+    e.preventDefault();
+    events.error(new VmError('engine-failed', `the wasi worker failed: ${e.message || 'it could not be loaded'}`));
+  };
+  const start: ToWasiEngine = { type: 'start', ...options, stdin: stdinBuffer };
+  worker.postMessage(start);
+  const encoder = new TextEncoder();
+  return {
+    input(data: string) {
+      stdin.write(encoder.encode(data));
+    },
+    pauseAndSave() {
+      return Promise.reject(new VmError('snapshot-failed', 'snapshots are for the v86 engine: the wasi engine cannot save a running WASI program.'));
+    },
+    resume() {},
+    async stop() {
+      // The program holds the worker's thread (it may be blocked in a read): end the worker.
+      stdin.close();
+      worker.terminate();
+    },
+  };
+}
+
+/**
+ * Splits an attribute into words as a shell would for simple cases: whitespace separates, single
+ * or double quotes keep spaces, backslash escapes the next character.
+ */
+export function splitWords(text: string): string[] {
+  const words: string[] = [];
+  let word: string | null = null;
+  let quote: string | null = null;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i]!;
+    if (quote) {
+      if (c === quote) quote = null;
+      else if (c === '\\' && quote === '"' && i + 1 < text.length) word += text[++i]!;
+      else word += c;
+    } else if (c === '"' || c === "'") {
+      quote = c;
+      word ??= '';
+    } else if (c === '\\' && i + 1 < text.length) {
+      word = (word ?? '') + text[++i]!;
+    } else if (/\s/.test(c)) {
+      if (word !== null) words.push(word);
+      word = null;
+    } else {
+      word = (word ?? '') + c;
+    }
+  }
+  if (quote) throw new VmError('bad-arguments', `unclosed ${quote} in "${text}"`);
+  if (word !== null) words.push(word);
+  return words;
+}

@@ -1,0 +1,557 @@
+// S1: WASI file descriptors for @bjorn3/browser_wasi_shim whose every call is a 9P request to the
+// storage worker (through the blocking client), so a WASI program's files land in the OPFS share
+// with the same metadata the v86 guest sees. Put an OpfsPreopen in a WASI's fds, and call
+// installOpfsImports (imports.ts) for the calls the shim cannot route to an Fd (rename, link, symlink).
+
+import { Fd, wasi } from '@bjorn3/browser_wasi_shim';
+import { Attr } from '../p9/client.js';
+import { Qid, decodeDirEntries, DirEntry } from '../p9/codec.js';
+import { Errno, FsError } from '../p9/errno.js';
+import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../p9/messages.js';
+import { WasiError, wasiErrnoOf } from './errno.js';
+import { P9Session } from './session.js';
+
+const LOOKUP_SYMLINK_FOLLOW = 1;
+/** Symlinks followed in one lookup before ELOOP, as Linux's MAXSYMLINKS. */
+const MAX_SYMLINKS = 40;
+/** Every right: WASI rights are advisory here, and wasi-libc masks a new fd's rights by its directory's. */
+const ALL_RIGHTS = (1n << 29n) - 1n;
+
+const FILETYPE_BY_FMT: Record<number, number> = {
+  0o100000: wasi.FILETYPE_REGULAR_FILE, 0o040000: wasi.FILETYPE_DIRECTORY, 0o120000: wasi.FILETYPE_SYMBOLIC_LINK,
+  0o020000: wasi.FILETYPE_CHARACTER_DEVICE, 0o060000: wasi.FILETYPE_BLOCK_DEVICE, 0o140000: wasi.FILETYPE_SOCKET_STREAM,
+};
+const FILETYPE_BY_DT: Record<number, number> = {
+  8: wasi.FILETYPE_REGULAR_FILE, 4: wasi.FILETYPE_DIRECTORY, 10: wasi.FILETYPE_SYMBOLIC_LINK,
+  2: wasi.FILETYPE_CHARACTER_DEVICE, 6: wasi.FILETYPE_BLOCK_DEVICE, 12: wasi.FILETYPE_SOCKET_STREAM,
+};
+
+/** The shim's Filestat writes atim/mtim/ctim at the wrong offsets: this one writes WASI's layout. */
+export class Filestat extends wasi.Filestat {
+  override write_bytes(view: DataView, ptr: number): void {
+    view.setBigUint64(ptr, this.dev, true);
+    view.setBigUint64(ptr + 8, this.ino, true);
+    view.setUint8(ptr + 16, this.filetype);
+    view.setBigUint64(ptr + 24, this.nlink, true);
+    view.setBigUint64(ptr + 32, this.size, true);
+    view.setBigUint64(ptr + 40, this.atim, true);
+    view.setBigUint64(ptr + 48, this.mtim, true);
+    view.setBigUint64(ptr + 56, this.ctim, true);
+  }
+
+  static fromAttr(a: Attr): Filestat {
+    const st = new Filestat(BigInt(a.qid.path), FILETYPE_BY_FMT[a.mode & 0o170000] ?? wasi.FILETYPE_UNKNOWN, BigInt(a.size));
+    const ns = (sec: number, nsec: number) => BigInt(sec) * 1_000_000_000n + BigInt(nsec);
+    st.dev = 1n;
+    st.nlink = BigInt(a.nlink);
+    st.atim = ns(a.atimeSec, a.atimeNsec);
+    st.mtim = ns(a.mtimeSec, a.mtimeNsec);
+    st.ctim = ns(a.ctimeSec, a.ctimeNsec);
+    return st;
+  }
+}
+
+function fdstat(filetype: number, flags: number): wasi.Fdstat {
+  const st = new wasi.Fdstat(filetype, flags);
+  st.fs_rights_base = ALL_RIGHTS;
+  st.fs_rights_inherited = ALL_RIGHTS;
+  return st;
+}
+
+/** Runs a 9P-backed call and turns any failure into the WASI errno the caller returns. */
+function errnoOf(fn: () => void): number {
+  try {
+    fn();
+    return wasi.ERRNO_SUCCESS;
+  } catch (e) {
+    return wasiErrnoOf(e);
+  }
+}
+
+/** Like errnoOf for the Fd calls that return a value: `failed` holds what goes with a nonzero ret. */
+function attempt<T extends object, F extends object>(fn: () => T, failed: F): (T | F) & { ret: number } {
+  try {
+    return { ret: wasi.ERRNO_SUCCESS, ...fn() };
+  } catch (e) {
+    return { ...failed, ret: wasiErrnoOf(e) };
+  }
+}
+
+/** setattr's valid bits and times for WASI's fst_flags (ATIM, ATIM_NOW, MTIM, MTIM_NOW). */
+function timesToSetattr(atim: bigint, mtim: bigint, flags: number): { valid: number; atime?: [number, number]; mtime?: [number, number] } {
+  if ((flags & wasi.FSTFLAGS_ATIM && flags & wasi.FSTFLAGS_ATIM_NOW) || (flags & wasi.FSTFLAGS_MTIM && flags & wasi.FSTFLAGS_MTIM_NOW)) {
+    throw new WasiError(wasi.ERRNO_INVAL, 'a time cannot be both given and now');
+  }
+  const split = (t: bigint): [number, number] => [Number(t / 1_000_000_000n), Number(t % 1_000_000_000n)];
+  let valid = 0;
+  const out: { valid: number; atime?: [number, number]; mtime?: [number, number] } = { valid };
+  if (flags & wasi.FSTFLAGS_ATIM) { valid |= SetattrMask.Atime | SetattrMask.AtimeSet; out.atime = split(atim); }
+  if (flags & wasi.FSTFLAGS_ATIM_NOW) valid |= SetattrMask.Atime;
+  if (flags & wasi.FSTFLAGS_MTIM) { valid |= SetattrMask.Mtime | SetattrMask.MtimeSet; out.mtime = split(mtim); }
+  if (flags & wasi.FSTFLAGS_MTIM_NOW) valid |= SetattrMask.Mtime;
+  out.valid = valid;
+  return out;
+}
+
+/** A path resolved against a directory fd: walk `names` from `from`; `parts` is its place in the share. */
+interface Resolved { from: number; names: string[]; parts: string[]; mustBeDir: boolean }
+
+/** An open regular file (or other non-directory) on the share. */
+export class OpfsFile extends Fd {
+  private position = 0n;
+  private flags: number;
+
+  constructor(private readonly session: P9Session, readonly fid: number, private readonly filetype: number, fdflags: number) {
+    super();
+    this.flags = fdflags;
+  }
+
+  override fd_close(): number {
+    return errnoOf(() => this.session.clunk(this.fid));
+  }
+
+  override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
+    return { ret: 0, fdstat: fdstat(this.filetype, this.flags) };
+  }
+
+  override fd_fdstat_set_flags(flags: number): number {
+    this.flags = flags;
+    return wasi.ERRNO_SUCCESS;
+  }
+
+  override fd_filestat_get(): { ret: number; filestat: wasi.Filestat | null } {
+    return attempt(() => ({ filestat: Filestat.fromAttr(this.session.getattr(this.fid)) }), { filestat: null });
+  }
+
+  override fd_filestat_set_size(size: bigint): number {
+    return errnoOf(() => this.session.setattr(this.fid, SetattrMask.Size, { size: Number(size) }));
+  }
+
+  override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
+    return errnoOf(() => {
+      const t = timesToSetattr(atim, mtim, fstFlags);
+      if (t.valid) this.session.setattr(this.fid, t.valid, t);
+    });
+  }
+
+  override fd_allocate(offset: bigint, len: bigint): number {
+    return errnoOf(() => {
+      const end = Number(offset + len);
+      if (this.session.getattr(this.fid).size < end) this.session.setattr(this.fid, SetattrMask.Size, { size: end });
+    });
+  }
+
+  override fd_sync(): number {
+    return errnoOf(() => { this.session.client.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 }); });
+  }
+
+  override fd_pread(size: number, offset: bigint): { ret: number; data: Uint8Array } {
+    return attempt(() => ({ data: this.readAt(size, Number(offset)) }), { data: new Uint8Array() });
+  }
+
+  override fd_read(size: number): { ret: number; data: Uint8Array } {
+    return attempt(() => {
+      const data = this.readAt(size, Number(this.position));
+      this.position += BigInt(data.length);
+      return { data };
+    }, { data: new Uint8Array() });
+  }
+
+  override fd_pwrite(data: Uint8Array, offset: bigint): { ret: number; nwritten: number } {
+    return attempt(() => ({ nwritten: this.writeAt(data, Number(offset)) }), { nwritten: 0 });
+  }
+
+  override fd_write(data: Uint8Array): { ret: number; nwritten: number } {
+    return attempt(() => {
+      if (this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
+      const nwritten = this.writeAt(data, Number(this.position));
+      this.position += BigInt(nwritten);
+      return { nwritten };
+    }, { nwritten: 0 });
+  }
+
+  override fd_seek(offset: bigint, whence: number): { ret: number; offset: bigint } {
+    return attempt(() => {
+      let base: bigint;
+      switch (whence) {
+        case wasi.WHENCE_SET: base = 0n; break;
+        case wasi.WHENCE_CUR: base = this.position; break;
+        case wasi.WHENCE_END: base = BigInt(this.session.getattr(this.fid).size); break;
+        default: throw new WasiError(wasi.ERRNO_INVAL, 'bad whence');
+      }
+      if (base + offset < 0n) throw new WasiError(wasi.ERRNO_INVAL, 'seek before the start');
+      this.position = base + offset;
+      return { offset: this.position };
+    }, { offset: 0n });
+  }
+
+  override fd_tell(): { ret: number; offset: bigint } {
+    return { ret: 0, offset: this.position };
+  }
+
+  /**
+   * Reads into `dest` (for example the program's memory) at `offset`, or at the file position when
+   * offset is null; the bytes go from the shared slot straight into `dest`. Returns the count.
+   */
+  readInto(dest: Uint8Array, offset: number | null): number {
+    const at = offset ?? Number(this.position);
+    const step = this.session.ioSize;
+    let got = 0;
+    while (got < dest.length) {
+      const n = this.session.client.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
+      got += n;
+      if (n === 0) break;
+    }
+    if (offset === null) this.position += BigInt(got);
+    return got;
+  }
+
+  /** Writes `src` (a view of the program's memory) at `offset`, or at the file position when null. */
+  writeFrom(src: Uint8Array, offset: number | null): number {
+    if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
+    const n = this.writeAt(src, offset ?? Number(this.position));
+    if (offset === null) this.position += BigInt(n);
+    return n;
+  }
+
+  /** Reads up to `size` bytes at `offset`, in as many Treads as the message size needs. */
+  private readAt(size: number, offset: number): Uint8Array {
+    const step = this.session.ioSize;
+    if (size <= step) return this.session.client.rpc(MessageType.Tread, { fid: this.fid, offset, count: size }).data as Uint8Array;
+    const out = new Uint8Array(size);
+    let got = 0;
+    while (got < size) {
+      const n = this.session.client.readInto(this.fid, offset + got, out.subarray(got, Math.min(size, got + step)));
+      got += n;
+      if (n === 0) break;
+    }
+    return got === size ? out : out.slice(0, got);
+  }
+
+  private writeAt(data: Uint8Array, offset: number): number {
+    const step = this.session.ioSize;
+    let done = 0;
+    do {
+      const n = this.session.client.rpc(MessageType.Twrite, { fid: this.fid, offset: offset + done, data: data.subarray(done, done + step) }).count as number;
+      done += n;
+      if (n === 0) break;
+    } while (done < data.length);
+    return done;
+  }
+}
+
+/** An open directory on the share: path calls resolve against it, readdir follows 9P cookies. */
+export class OpfsDirectory extends Fd {
+  /** An opened clone of `fid` for Treaddir (a fid that is open cannot be walked from). */
+  private listFid: number | null = null;
+  /** The last Treaddir batch: entries whose cookies follow `start`. */
+  private batch: { start: bigint; entries: DirEntry[] } | null = null;
+
+  /**
+   * @param parts where this directory is in the share (path components from its root)
+   * @param floor how many of `parts` belong to the preopen: lookups may not climb above it
+   */
+  constructor(protected readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
+    super();
+  }
+
+  override fd_close(): number {
+    return errnoOf(() => {
+      this.closeList();
+      this.session.clunk(this.fid);
+    });
+  }
+
+  override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
+    return { ret: 0, fdstat: fdstat(wasi.FILETYPE_DIRECTORY, 0) };
+  }
+
+  override fd_fdstat_set_flags(): number {
+    return wasi.ERRNO_SUCCESS;
+  }
+
+  override fd_filestat_get(): { ret: number; filestat: wasi.Filestat | null } {
+    return attempt(() => ({ filestat: Filestat.fromAttr(this.session.getattr(this.fid)) }), { filestat: null });
+  }
+
+  override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
+    return errnoOf(() => {
+      const t = timesToSetattr(atim, mtim, fstFlags);
+      if (t.valid) this.session.setattr(this.fid, t.valid, t);
+    });
+  }
+
+  override fd_sync(): number {
+    return wasi.ERRNO_SUCCESS;
+  }
+
+  override fd_readdir_single(cookie: bigint): { ret: number; dirent: wasi.Dirent | null } {
+    return attempt(() => {
+      let entry = this.entryAfter(cookie);
+      if (entry === undefined) {
+        this.fetchBatch(cookie);
+        entry = this.batch!.entries[0] ?? null;
+      }
+      if (entry === null) return { dirent: null };
+      const type = FILETYPE_BY_DT[entry.type] ?? wasi.FILETYPE_UNKNOWN;
+      return { dirent: new wasi.Dirent(BigInt(entry.offset), BigInt(entry.qid.path), entry.name, type) };
+    }, { dirent: null });
+  }
+
+  /** The cached entry that follows `cookie`; undefined when the batch does not cover it. */
+  private entryAfter(cookie: bigint): DirEntry | null | undefined {
+    const b = this.batch;
+    // Cookie 0 starts a new listing (rewinddir): always ask again so new entries show.
+    if (!b || cookie === 0n) return undefined;
+    if (cookie === b.start) return b.entries[0];
+    const i = b.entries.findIndex((e) => BigInt(e.offset) === cookie);
+    if (i < 0 || i === b.entries.length - 1) return undefined;
+    return b.entries[i + 1];
+  }
+
+  private fetchBatch(cookie: bigint): void {
+    if (this.listFid === null) {
+      const { fid } = this.session.walk(this.fid, []);
+      try {
+        this.session.client.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
+      } catch (e) {
+        this.session.clunk(fid);
+        throw e;
+      }
+      this.listFid = fid;
+    }
+    const reply = this.session.client.rpc(MessageType.Treaddir, { fid: this.listFid, offset: Number(cookie), count: this.session.ioSize });
+    this.batch = { start: cookie, entries: decodeDirEntries(reply.data as Uint8Array) };
+  }
+
+  private closeList(): void {
+    this.batch = null;
+    if (this.listFid !== null) {
+      const fid = this.listFid;
+      this.listFid = null;
+      this.session.clunk(fid);
+    }
+  }
+
+  // ---- path resolution ----
+
+  /** Resolves a WASI path (relative to this directory) without touching the server. */
+  resolve(path: string): Resolved {
+    return this.resolveAt(this.fid, this.parts, path);
+  }
+
+  /**
+   * Resolves `path` against the directory at `baseParts` in the share, walking from `baseFid` when
+   * the path stays below it, else from the share root (null: always from the root, for symlink targets).
+   */
+  private resolveAt(baseFid: number | null, baseParts: string[], path: string): Resolved {
+    if (path.startsWith('/')) throw new WasiError(wasi.ERRNO_NOTCAPABLE, `absolute path ${path}`);
+    if (path === '') throw new WasiError(wasi.ERRNO_NOENT, 'empty path');
+    const mustBeDir = path.endsWith('/');
+    const names: string[] = [];
+    let climbed = 0;
+    for (const part of path.split('/')) {
+      if (part === '' || part === '.') continue;
+      if (part !== '..') names.push(part);
+      else if (names.length) names.pop();
+      else climbed++;
+    }
+    // Never above the preopen, whatever the '..'s.
+    if (baseParts.length - climbed < this.floor) throw new WasiError(wasi.ERRNO_NOTCAPABLE, `${path} leaves the preopened directory`);
+    const parts = [...baseParts.slice(0, baseParts.length - climbed), ...names];
+    if (climbed === 0 && baseFid !== null) return { from: baseFid, names, parts, mustBeDir };
+    return { from: this.session.rootFid, names: parts, parts, mustBeDir };
+  }
+
+  /** Resolves and walks; follows a final symlink when `follow`. The caller clunks the fid. */
+  lookup(path: string, follow: boolean): { fid: number; qid: Qid | null; parts: string[] } {
+    let r = this.resolve(path);
+    for (let hops = 0; ; hops++) {
+      const { fid, qid } = this.session.walk(r.from, r.names);
+      const isLink = qid !== null && (qid.type & QidType.Symlink) !== 0;
+      if (!isLink || (!follow && !r.mustBeDir)) {
+        if (r.mustBeDir && qid && !(qid.type & QidType.Dir)) {
+          this.session.clunk(fid);
+          throw new WasiError(wasi.ERRNO_NOTDIR, path);
+        }
+        return { fid, qid, parts: r.parts };
+      }
+      let target: string;
+      try {
+        target = this.session.client.rpc(MessageType.Treadlink, { fid }).target as string;
+      } finally {
+        this.session.clunk(fid);
+      }
+      if (hops >= MAX_SYMLINKS) throw new WasiError(wasi.ERRNO_LOOP, path);
+      // Absolute targets cannot be followed inside a preopen (the program sees other paths than the share).
+      r = this.resolveAt(null, r.parts.slice(0, -1), target + (r.mustBeDir ? '/' : ''));
+    }
+  }
+
+  /** Walks to the directory that holds the path's last component; `fn` gets its fid and the name. */
+  withParent<T>(path: string, fn: (dirFid: number, name: string) => T): T {
+    const r = this.resolve(path);
+    const name = r.names[r.names.length - 1];
+    if (name === undefined || r.names.length === 0) throw new WasiError(wasi.ERRNO_EXIST, `${path} names the directory itself`);
+    return this.session.at(r.from, r.names.slice(0, -1), ({ fid }) => fn(fid, name));
+  }
+
+  // ---- path calls the shim routes to the directory fd ----
+
+  override path_open(dirflags: number, path: string, oflags: number, rightsBase: bigint, _rightsInheriting: bigint, fdflags: number): { ret: number; fd_obj: Fd | null } {
+    return attempt(() => ({ fd_obj: this.open(dirflags, path, oflags, rightsBase, fdflags) }), { fd_obj: null });
+  }
+
+  private open(dirflags: number, path: string, oflags: number, rightsBase: bigint, fdflags: number): Fd {
+    const wantsWrite = (rightsBase & BigInt(wasi.RIGHTS_FD_WRITE)) !== 0n;
+    const wantsRead = (rightsBase & (BigInt(wasi.RIGHTS_FD_READ) | BigInt(wasi.RIGHTS_FD_READDIR))) !== 0n;
+    const access = wantsWrite ? (wantsRead ? OpenFlag.ReadWrite : OpenFlag.WriteOnly) : OpenFlag.ReadOnly;
+    const truncate = oflags & wasi.OFLAGS_TRUNC ? OpenFlag.Truncate : 0;
+    if (oflags & wasi.OFLAGS_CREAT) {
+      const created = this.createIfMissing(path, access | truncate, (oflags & wasi.OFLAGS_EXCL) !== 0, fdflags);
+      if (created) return created;
+    }
+    const { fid, qid, parts } = this.lookup(path, (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+    try {
+      const isDir = qid === null || (qid.type & QidType.Dir) !== 0;
+      if (isDir) {
+        if (wantsWrite || truncate) throw new WasiError(wasi.ERRNO_ISDIR, path);
+        return new OpfsDirectory(this.session, fid, parts, this.floor);
+      }
+      if (oflags & wasi.OFLAGS_DIRECTORY) throw new WasiError(wasi.ERRNO_NOTDIR, path);
+      if (qid.type & QidType.Symlink) throw new WasiError(wasi.ERRNO_LOOP, `${path} is a symlink`);
+      this.session.client.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
+      return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
+    } catch (e) {
+      this.session.clunk(fid);
+      throw e;
+    }
+  }
+
+  /** O_CREAT: creates the file unless it exists (EEXIST with O_EXCL); null means open the existing one. */
+  private createIfMissing(path: string, flags: number, exclusive: boolean, fdflags: number): OpfsFile | null {
+    const r = this.resolve(path);
+    if (r.names.length === 0 || r.mustBeDir) throw new WasiError(r.names.length ? wasi.ERRNO_ISDIR : wasi.ERRNO_EXIST, path);
+    return this.withParent(path, (dirFid, name) => {
+      if (!exclusive) {
+        try {
+          this.session.clunk(this.session.walk(dirFid, [name]).fid);
+          return null;
+        } catch (e) {
+          if (!(e instanceof FsError && e.errno === Errno.ENOENT)) throw e;
+        }
+      }
+      const { fid } = this.session.walk(dirFid, []);
+      try {
+        this.session.client.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
+      } catch (e) {
+        this.session.clunk(fid);
+        throw e;
+      }
+      return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
+    });
+  }
+
+  override path_filestat_get(flags: number, path: string): { ret: number; filestat: wasi.Filestat | null } {
+    return attempt(() => {
+      const { fid } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+      try {
+        return { filestat: Filestat.fromAttr(this.session.getattr(fid)) };
+      } finally {
+        this.session.clunk(fid);
+      }
+    }, { filestat: null });
+  }
+
+  override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
+    return errnoOf(() => {
+      const t = timesToSetattr(atim, mtim, fstFlags);
+      const { fid } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+      try {
+        if (t.valid) this.session.setattr(fid, t.valid, t);
+      } finally {
+        this.session.clunk(fid);
+      }
+    });
+  }
+
+  override path_create_directory(path: string): number {
+    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
+  }
+
+  override path_unlink_file(path: string): number {
+    return errnoOf(() => {
+      if (path.endsWith('/')) {
+        // unlink("x/"): a directory is EISDIR, anything else ENOTDIR.
+        const { fid, qid } = this.lookup(path.replace(/\/+$/, ''), false);
+        this.session.clunk(fid);
+        throw new WasiError(qid && qid.type & QidType.Dir ? wasi.ERRNO_ISDIR : wasi.ERRNO_NOTDIR, path);
+      }
+      this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
+    });
+  }
+
+  override path_remove_directory(path: string): number {
+    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
+  }
+
+  override path_readlink(path: string): { ret: number; data: string | null } {
+    return attempt(() => {
+      const { fid, qid } = this.lookup(path, false);
+      try {
+        if (!qid || !(qid.type & QidType.Symlink)) throw new WasiError(wasi.ERRNO_INVAL, `${path} is not a symlink`);
+        return { data: this.session.client.rpc(MessageType.Treadlink, { fid }).target as string };
+      } finally {
+        this.session.clunk(fid);
+      }
+    }, { data: null });
+  }
+
+  // ---- calls the shim cannot route here; installOpfsImports calls them ----
+
+  symlink(target: string, path: string): number {
+    return errnoOf(() => this.withParent(path, (fid, name) => this.session.client.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
+  }
+
+  /** link(2): `from` (in `fromDir`) gets the new name `path` here. Both must be on this session. */
+  link(fromDir: OpfsDirectory, fromPath: string, follow: boolean, path: string): number {
+    return errnoOf(() => {
+      const { fid, qid } = fromDir.lookup(fromPath, follow);
+      try {
+        if (qid === null || qid.type & QidType.Dir) throw new WasiError(wasi.ERRNO_PERM, 'hard links to directories are not allowed');
+        this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tlink, { dfid, fid, name }));
+      } finally {
+        this.session.clunk(fid);
+      }
+    });
+  }
+
+  /** rename(2) from `fromPath` in this directory to `toPath` in `toDir`. */
+  rename(fromPath: string, toDir: OpfsDirectory, toPath: string): number {
+    return errnoOf(() => this.withParent(fromPath, (oldDirFid, oldName) =>
+      toDir.withParent(toPath, (newDirFid, newName) =>
+        this.session.client.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
+  }
+
+  /** Whether `other` is served by the same 9P session (rename and link work only within one). */
+  sameSession(other: OpfsDirectory): boolean {
+    return this.session === other.session;
+  }
+}
+
+/** The preopened directory: the share (or a directory in it) under a name such as /mnt/opfs. */
+export class OpfsPreopen extends OpfsDirectory {
+  /**
+   * @param name the path the program sees, for example "/mnt/opfs"
+   * @param session a 9P session on the storage worker (P9Session.connect(endpoint))
+   * @param dir the directory in the share to expose ("" for its root)
+   */
+  constructor(readonly name: string, session: P9Session, dir = '') {
+    const parts = dir.split('/').filter((p) => p !== '' && p !== '.');
+    super(session, session.walk(session.rootFid, parts).fid, parts, parts.length);
+  }
+
+  override fd_prestat_get(): { ret: number; prestat: wasi.Prestat | null } {
+    return { ret: 0, prestat: wasi.Prestat.dir(this.name) };
+  }
+}
