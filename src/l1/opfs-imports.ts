@@ -6,6 +6,7 @@
 // mapped from DOMException names as M1 maps them.
 
 import { Errno, errnoFromDomError } from '../p9/errno.js';
+import { moveOpfsTree, removeMovedDir } from '../store/opfs-tree.js';
 
 const decoder = new TextDecoder();
 const encoder = new TextEncoder();
@@ -248,30 +249,4 @@ async function openShare(path: string): Promise<OpenedShare> {
   // The journal's handle is exclusive: a second server on the same share fails here.
   const journal = await journalFile.createSyncAccessHandle();
   return { root, journal, tables, orphans };
-}
-
-/** Moves every entry of `from` into `to` (files with move(), directories recreated), leaving `from` empty. */
-async function moveOpfsTree(from: FileSystemDirectoryHandle, to: FileSystemDirectoryHandle): Promise<void> {
-  const entries: [string, FileSystemHandle][] = [];
-  for await (const e of from.entries()) entries.push(e);
-  for (const [name, h] of entries) {
-    if (h.kind === 'file') {
-      await (h as FileSystemFileHandle).move(to, name);
-    } else {
-      const sub = await to.getDirectoryHandle(name, { create: true });
-      await moveOpfsTree(h as FileSystemDirectoryHandle, sub);
-      await from.removeEntry(name);
-    }
-  }
-}
-
-/** Removes a moved directory; entries other code added meanwhile are moved too rather than deleted. */
-async function removeMovedDir(parent: FileSystemDirectoryHandle, old: FileSystemDirectoryHandle, movedTo: FileSystemDirectoryHandle): Promise<void> {
-  try {
-    await parent.removeEntry(old.name);
-  } catch (e) {
-    if ((e as DOMException).name !== 'InvalidModificationError') throw e;
-    await moveOpfsTree(old, movedTo);
-    await parent.removeEntry(old.name);
-  }
 }

@@ -7,6 +7,7 @@
 import { Errno, FsError, toFsError } from '../p9/errno.js';
 import { NodeKind, Meta, OpCode, defaultMeta, isMetadataOnly, nowTime, JournalOp } from './format.js';
 import { HandleCache } from './handle-cache.js';
+import { moveOpfsTree, removeMovedDir } from './opfs-tree.js';
 import { METADATA_DIR, MetadataArea } from './metadata-area.js';
 
 export const NAME_MAX = 255;
@@ -590,34 +591,5 @@ async function resolveOpfsDir(root: FileSystemDirectoryHandle, path: string): Pr
     return dir;
   } catch {
     return null;
-  }
-}
-
-/**
- * Removes a directory whose indexed entries were moved to `movedTo`. Should other code have added
- * entries the index never saw, they are moved too rather than deleted.
- */
-async function removeMovedDir(parent: FileSystemDirectoryHandle, old: FileSystemDirectoryHandle, movedTo: FileSystemDirectoryHandle): Promise<void> {
-  try {
-    await parent.removeEntry(old.name);
-  } catch (e) {
-    if ((e as DOMException).name !== 'InvalidModificationError') throw e;
-    await moveOpfsTree(old, movedTo);
-    await parent.removeEntry(old.name);
-  }
-}
-
-/** Moves every entry of `from` into `to` (files with move(), directories recreated), leaving `from` empty. */
-async function moveOpfsTree(from: FileSystemDirectoryHandle, to: FileSystemDirectoryHandle): Promise<void> {
-  const entries: [string, FileSystemHandle][] = [];
-  for await (const e of from.entries()) entries.push(e);
-  for (const [name, h] of entries) {
-    if (h.kind === 'file') {
-      await (h as FileSystemFileHandle).move(to, name);
-    } else {
-      const sub = await to.getDirectoryHandle(name, { create: true });
-      await moveOpfsTree(h as FileSystemDirectoryHandle, sub);
-      await from.removeEntry(name);
-    }
   }
 }

@@ -4,18 +4,7 @@
 import { expect } from 'chai';
 import '../../src/container-vm.js';
 import type { ContainerVm } from '../../src/element/container-vm.js';
-import { wipe } from './support.js';
-
-function make(attributes: Record<string, string>): ContainerVm {
-  const vm = document.createElement('container-vm');
-  for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
-  document.body.append(vm);
-  return vm;
-}
-
-function nextEvent(vm: HTMLElement, type: string): Promise<CustomEvent> {
-  return new Promise((resolve) => vm.addEventListener(type, (e) => resolve(e as CustomEvent), { once: true }));
-}
+import { makeElement, nextEvent, wipe } from './support.js';
 
 describe('<container-vm> storage', function () {
   this.timeout(30000);
@@ -28,7 +17,7 @@ describe('<container-vm> storage', function () {
 
   it('reports storage use from navigator.storage.estimate() and shows it in the status line', async () => {
     await wipe('/element-usage');
-    vm = make({ 'opfs-root': '/element-usage' });
+    vm = makeElement({ 'opfs-root': '/element-usage' });
     const ready = nextEvent(vm, 'opfs-ready');
     await vm.fs.writeFile('a.bin', new Uint8Array(256 * 1024));
     await ready;
@@ -41,7 +30,7 @@ describe('<container-vm> storage', function () {
   });
 
   it('asks for persistent storage with the persist attribute', async () => {
-    vm = make({ 'opfs-root': '/element-usage', persist: '' });
+    vm = makeElement({ 'opfs-root': '/element-usage', persist: '' });
     expect(vm.persist).to.equal(true);
     const ready = nextEvent(vm, 'opfs-ready');
     await vm.fs.exists('');
@@ -54,7 +43,7 @@ describe('<container-vm> storage', function () {
   });
 
   it('refuses saveSnapshot() without a running VM, and has no snapshot to report', async () => {
-    vm = make({ 'opfs-root': '/element-nosnap', snapshot: 'auto' });
+    vm = makeElement({ 'opfs-root': '/element-nosnap', snapshot: 'auto' });
     expect(vm.snapshot).to.equal('auto');
     await vm.discardSnapshot();
     expect(await vm.snapshotInfo()).to.equal(null);
@@ -80,7 +69,7 @@ describe('<container-vm snapshot="auto">', function () {
     expect(info.stateBytes).to.equal(15);
     expect((await store.load(() => undefined))!.image).to.equal(imageKey(image));
 
-    const vm = make({ src: '/guest/out/manifest.json', 'opfs-root': root, snapshot: 'auto' });
+    const vm = makeElement({ src: '/guest/out/manifest.json', 'opfs-root': root, snapshot: 'auto' });
     const errors: string[] = [];
     vm.addEventListener('error', (e) => errors.push((e as unknown as CustomEvent<{ code: string }>).detail.code));
     try {

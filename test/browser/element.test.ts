@@ -3,18 +3,7 @@
 import { expect } from 'chai';
 import '../../src/container-vm.js';
 import type { ContainerVm } from '../../src/element/container-vm.js';
-import { wipe } from './support.js';
-
-function make(attributes: Record<string, string>): ContainerVm {
-  const vm = document.createElement('container-vm');
-  for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
-  document.body.append(vm);
-  return vm;
-}
-
-function nextEvent(vm: HTMLElement, type: string): Promise<CustomEvent> {
-  return new Promise((resolve) => vm.addEventListener(type, (e) => resolve(e as CustomEvent), { once: true }));
-}
+import { makeElement, nextEvent, wipe } from './support.js';
 
 describe('<container-vm>', function () {
   this.timeout(30000);
@@ -26,7 +15,7 @@ describe('<container-vm>', function () {
   });
 
   it('reflects attributes as properties, with defaults', async () => {
-    vm = make({ autostart: 'false' });
+    vm = makeElement({ autostart: 'false' });
     expect(vm.engine).to.equal('auto');
     expect(vm.backend).to.equal('m1');
     expect(vm.opfsRoot).to.equal('/shared');
@@ -41,7 +30,7 @@ describe('<container-vm>', function () {
 
   it('opens the share for fs without a VM, and fires opfs-ready', async () => {
     await wipe('/element-fs');
-    vm = make({ 'opfs-root': '/element-fs' });
+    vm = makeElement({ 'opfs-root': '/element-fs' });
     const ready = nextEvent(vm, 'opfs-ready');
     await vm.fs.mkdir('docs/deep', { recursive: true });
     expect((await ready).detail).to.deep.equal({ root: '/element-fs', backend: 'm1' });
@@ -55,7 +44,7 @@ describe('<container-vm>', function () {
   });
 
   it('fires error image-unreachable for a manifest that is not there', async () => {
-    vm = make({ src: '/no/such/manifest.json', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/no/such/manifest.json', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
     expect(e.detail.code).to.equal('image-unreachable');
     expect(e.detail.message).to.match(/404/);
@@ -64,38 +53,38 @@ describe('<container-vm>', function () {
   });
 
   it('fires error bad-image for a manifest that is not JSON', async () => {
-    vm = make({ src: '/README.md', engine: 'v86', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/README.md', engine: 'v86', 'opfs-root': '/element-errors' });
     expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-image');
   });
 
   it('fires error image-unreachable for a .wasm image that is not there (wasi engine)', async () => {
-    vm = make({ src: '/images/alpine.wasm', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/images/alpine.wasm', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
     expect(e.detail.code).to.equal('image-unreachable');
     expect(e.detail.message).to.match(/404/);
   });
 
   it('fires error bad-image for a wasi image that is not WebAssembly', async () => {
-    vm = make({ src: '/README.md', engine: 'wasi', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/README.md', engine: 'wasi', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
     expect(e.detail.code).to.equal('bad-image');
     expect(e.detail.message).to.match(/WebAssembly/);
   });
 
   it('fires error bad-arguments for an args attribute with an unclosed quote', async () => {
-    vm = make({ src: '/README.md', engine: 'wasi', args: 'sh -c "echo', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/README.md', engine: 'wasi', args: 'sh -c "echo', 'opfs-root': '/element-errors' });
     expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-arguments');
   });
 
   it('fires error backend-unavailable for an unknown backend', async () => {
-    vm = make({ src: '/guest/out/manifest.json', backend: 'x9', 'opfs-root': '/element-errors' });
+    vm = makeElement({ src: '/guest/out/manifest.json', backend: 'x9', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
     expect(e.detail.code).to.equal('backend-unavailable');
     expect(e.detail.message).to.match(/"m1" or "l1"/);
   });
 
   it('opens the share with backend="l1"', async () => {
-    vm = make({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-l1' });
+    vm = makeElement({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-l1' });
     const e = await nextEvent(vm, 'opfs-ready');
     expect(e.detail).to.deep.equal({ root: '/element-l1', backend: 'l1' });
   });

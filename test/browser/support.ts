@@ -52,3 +52,16 @@ export async function expectErrno(p: Promise<unknown>, name: string): Promise<vo
 
 export const text = (s: string) => new TextEncoder().encode(s);
 export const untext = (b: Uint8Array) => new TextDecoder().decode(b);
+
+/** A <container-vm> with these attributes, added to the page (the test removes it). */
+export function makeElement(attributes: Record<string, string>): HTMLElementTagNameMap['container-vm'] {
+  const vm = document.createElement('container-vm');
+  for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
+  document.body.append(vm);
+  return vm;
+}
+
+/** The next event of this type on the element. */
+export function nextEvent(target: EventTarget, type: string): Promise<CustomEvent> {
+  return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as CustomEvent), { once: true }));
+}

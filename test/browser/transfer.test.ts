@@ -5,14 +5,10 @@ import { expect } from 'chai';
 import { unzipSync, zipSync } from 'fflate';
 import '../../src/container-vm.js';
 import type { ContainerVm } from '../../src/element/container-vm.js';
-import { opfsDir, wipe } from './support.js';
+import { makeElement, opfsDir, wipe } from './support.js';
 
 function make(root: string): ContainerVm {
-  const vm = document.createElement('container-vm');
-  vm.setAttribute('autostart', 'false');
-  vm.setAttribute('opfs-root', root);
-  document.body.append(vm);
-  return vm;
+  return makeElement({ autostart: 'false', 'opfs-root': root });
 }
 
 function record(vm: HTMLElement, type: string): CustomEvent[] {
