@@ -17,6 +17,7 @@ import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
 import type { BootResult, CommandResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
+import { median } from './stats.js';
 
 declare const guestBench: GuestBenchApi;
 
@@ -60,12 +61,6 @@ interface Traffic {
   roundTrips: number;
   /** Events the trace buffer lost (0 when it was big enough). */
   lost: number;
-}
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
 /** The browser and profile in use, so an interrupted run leaves neither behind. */

@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { rollup } from 'rollup';
 import { launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
 import type { BenchResult, Measurement } from '../browser/protocol.js';
+import { median, formatMicros as fmt } from './stats.js';
 
 interface Term { key: string; times?: number }
 interface Row {
@@ -60,19 +61,6 @@ const floorRows: [string, string][] = [
   ['raw.renameDir100', 'OPFS directory "rename": new dir, move() 100 files, removeEntry'],
   ['raw.boot', 'one-file module worker start + OPFS getDirectory + reply'],
 ];
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function fmt(us: number): string {
-  if (us >= 10_000) return `${(us / 1000).toFixed(1)} ms`;
-  if (us >= 1000) return `${(us / 1000).toFixed(2)} ms`;
-  if (us >= 100) return `${us.toFixed(0)} µs`;
-  return `${us.toFixed(1)} µs`;
-}
 
 function spread(m: Measurement): string {
   return `${fmt(Math.min(...m.runs))} – ${fmt(Math.max(...m.runs))}`;

@@ -13,12 +13,12 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
 import type { VmHarness } from '../../test/browser/pages/element-harness.js';
+import { median } from './stats.js';
 
 declare const vmHarness: VmHarness;
 
 const attributes = { src: '/guest/out/manifest.json', 'opfs-root': '/snapshot-bench', snapshot: 'auto' };
 const loadavg = () => os.loadavg().map((x) => Math.round(x * 100) / 100);
-const median = (xs: number[]) => { const s = [...xs].sort((a, b) => a - b); return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2; };
 const range = (xs: number[]) => `${Math.min(...xs).toFixed(0)} – ${Math.max(...xs).toFixed(0)}`;
 
 interface StartTimes { opfsReady: number; vmReady: number; firstCommand: number; resumed: boolean }

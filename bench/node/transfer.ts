@@ -10,14 +10,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
+import { median } from './stats.js';
 
 interface RunFigures { [what: string]: number }
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
 
 const loadavg = () => os.loadavg().map((x) => x.toFixed(2)).join(' ');
 

@@ -9,6 +9,7 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import { launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
 import { compileWasi } from '../../test/node/support/wasi.js';
+import { median, formatMicros as fmt } from './stats.js';
 
 /** window.wasiBench of bench/browser/wasi-bench-page.ts (not imported: it pulls in worker-only OPFS types). */
 declare const wasiBench: {
@@ -19,19 +20,6 @@ declare const wasiBench: {
 const { values } = parseArgs({ options: { runs: { type: 'string', default: '7' }, scale: { type: 'string', default: '1' } }, strict: false });
 const runs = Number(values.runs);
 const scale = Number(values.scale);
-
-function median(xs: number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
-}
-
-function fmt(us: number): string {
-  if (us >= 10_000) return `${(us / 1000).toFixed(1)} ms`;
-  if (us >= 1000) return `${(us / 1000).toFixed(2)} ms`;
-  if (us >= 100) return `${us.toFixed(0)} µs`;
-  return `${us.toFixed(1)} µs`;
-}
 
 /** iobench's lines: operation → µs per op, per run. */
 function parse(output: string): Map<string, number[]> {

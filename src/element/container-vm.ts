@@ -18,6 +18,7 @@ import { ZipExportOptions, exportZip } from '../transfer/zip-export.js';
 import { fetchWithProgress, unpackZip } from '../transfer/zip-import.js';
 import { ImportResult } from '../transfer/progress.js';
 import { saveBlob } from '../transfer/download.js';
+import { readAll } from '../streams.js';
 import { Snapshot, SnapshotInfo, SnapshotStore, imageKey } from './snapshot-store.js';
 import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
 import { V86Image } from '../engines/v86-protocol.js';
@@ -332,17 +333,8 @@ export class ContainerVm extends LitElement {
     const name = path.split('/').filter(Boolean).pop() ?? 'file';
     return this.transfer('download', name, async (fs, progress) => {
       const { size } = await fs.stat(path);
-      const reader = (await fs.readStream(path)).getReader();
-      const parts: Uint8Array[] = [];
-      let loaded = 0;
-      for (;;) {
-        const { done, value } = await reader.read();
-        if (done) break;
-        parts.push(value);
-        loaded += value.length;
-        progress(loaded, size);
-      }
-      saveBlob(new Blob(parts as BlobPart[]), name);
+      const bytes = await readAll(await fs.readStream(path), (loaded) => progress(loaded, size));
+      saveBlob(new Blob([bytes]), name);
     });
   }
 
@@ -353,7 +345,7 @@ export class ContainerVm extends LitElement {
   private async transfer<T>(kind: string, name: string, work: (fs: ShareFs, progress: (loaded: number, total: number, verb?: string) => void) => Promise<T>): Promise<T> {
     const what = `${kind} ${name}`;
     const progress = (loaded: number, total: number, verb = TRANSFER_VERBS[kind] ?? kind) => {
-      this.transferText = total ? `${verb} ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `${verb} ${name}: ${formatBytes(loaded)}`;
+      this.transferText = progressText(verb, name, loaded, total);
       this.progressFraction = total ? loaded / total : null;
       this.requestUpdate();
       this.emit<ProgressDetail>('progress', { what, loaded, total });
@@ -369,6 +361,8 @@ export class ContainerVm extends LitElement {
       this.transferText = null;
       this.progressFraction = null;
       this.requestUpdate();
+      // An import (or a failed one) changes what the site stores: keep the status line's figure true.
+      if (this.storage) void this.storageUsage().catch(() => undefined);
     }
   }
 
@@ -414,7 +408,7 @@ export class ContainerVm extends LitElement {
         },
         progress: (what, loaded, total) => {
           const name = what.split('/').pop() ?? what;
-          this.setState('loading', total ? `Downloading ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `Downloading ${name}: ${formatBytes(loaded)}`);
+          this.setState('loading', progressText('Downloading', name, loaded, total));
           this.progressFraction = total ? loaded / total : null;
           this.requestUpdate();
           this.emit<ProgressDetail>('progress', { what, loaded, total });
@@ -584,6 +578,11 @@ function dispatch<T>(target: EventTarget, type: string, detail: T): void {
 }
 
 const TRANSFER_VERBS: Record<string, string> = { import: 'Importing', 'import-zip': 'Importing', 'export-zip': 'Zipping', download: 'Downloading' };
+
+/** "Downloading bzImage: 1.2 MiB of 5.0 MiB" (without "of …" when the total is unknown). */
+function progressText(verb: string, name: string, loaded: number, total: number): string {
+  return total ? `${verb} ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `${verb} ${name}: ${formatBytes(loaded)}`;
+}
 
 function sourceName(source: ImportSource): string {
   if (typeof FileSystemHandle !== 'undefined' && source instanceof FileSystemHandle) return source.name;

@@ -5,6 +5,7 @@
 // downloads the image (with progress) and caches it.
 
 import { VmError } from '../errors.js';
+import { readAll } from '../streams.js';
 
 interface CacheEntry { url: string; etag: string | null; lastModified: string | null; size: number }
 
@@ -50,21 +51,8 @@ async function writeFile(dir: FileSystemDirectoryHandle, name: string, bytes: Ui
 
 async function download(response: Response, progress: Progress): Promise<Uint8Array<ArrayBuffer>> {
   const total = Number(response.headers.get('Content-Length') ?? 0);
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  const reader = response.body!.getReader();
   progress(0, total);
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    progress(loaded, total);
-  }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
+  return readAll(response.body!, (loaded) => progress(loaded, total));
 }
 
 /** The cached copy of `url`, or null when there is none or it is not the size its entry says. */

@@ -5,6 +5,7 @@
 
 import { inflateSync } from 'fflate';
 import { VmError } from '../errors.js';
+import { readAll } from '../streams.js';
 import { ShareFs } from '../p9/share-fs.js';
 import { ImportResult, TransferProgress, emptyImportResult, joinPath } from './progress.js';
 
@@ -41,20 +42,7 @@ export async function fetchWithProgress(url: string, onProgress?: TransferProgre
   }
   if (!response.ok) throw new VmError('zip-unreachable', `Could not fetch ${url}: HTTP ${response.status} ${response.statusText}.`);
   const total = Number(response.headers.get('content-length') ?? 0);
-  const chunks: Uint8Array[] = [];
-  let loaded = 0;
-  const reader = response.body!.getReader();
-  for (;;) {
-    const { done, value } = await reader.read();
-    if (done) break;
-    chunks.push(value);
-    loaded += value.length;
-    onProgress?.(loaded, total);
-  }
-  const out = new Uint8Array(loaded);
-  let at = 0;
-  for (const c of chunks) { out.set(c, at); at += c.length; }
-  return out;
+  return readAll(response.body!, (loaded) => onProgress?.(loaded, total));
 }
 
 /** The central directory's entries. */
