@@ -58,20 +58,42 @@ if [[ -r /etc/os-release ]] && ! grep -qE '^(ID|VERSION_CODENAME)=("?)(debian|bo
 	log "warning: this is not Debian; the package names used here are Debian 12's"
 fi
 
-as_root() {
-	if ((EUID == 0)); then
-		"$@"
-	else
-		die "this step needs root: $*  (run it, or this script, as root)"
+# apt for the guest's i386 packages, with its own sources, lists and cache under guest/.cache/apt:
+# the build never changes the machine's apt configuration (no dpkg --add-architecture) and needs no
+# root. The sources are Debian 12's suites on the mirrors this machine's own apt sources name.
+# shellcheck source=../scripts/apt.sh
+source "$GUEST_DIR/../scripts/apt.sh"
+APT_DIR=$GUEST_DIR/.cache/apt
+apt_opts=(
+	-o "Dir::Etc::SourceList=$APT_DIR/sources.list" -o "Dir::Etc::SourceParts=$APT_DIR/sources.list.d"
+	-o "Dir::State::Lists=$APT_DIR/lists" -o "Dir::Cache=$APT_DIR/cache" -o "Dir::State::Status=$APT_DIR/status"
+	-o APT::Architecture=i386 -o APT::Architectures::=i386
+)
+((EUID != 0)) || apt_opts+=(-o APT::Sandbox::User=root) # apt's _apt user cannot write to our folders
+write_guest_sources() {
+	local targets mirror security keyring='' list
+	targets=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Identifier: Packages' 2>/dev/null) || true
+	mirror=$(awk '$3 == "main" && $2 !~ /-(security|updates|backports)$/ { print $1; exit }' <<<"$targets")
+	security=$(awk '$3 == "main" && $2 ~ /-security$/ { print $1; exit }' <<<"$targets")
+	[[ -n $mirror ]] || die "this machine's apt sources (/etc/apt/sources.list*) name no Debian mirror with a main component"
+	[[ -r /usr/share/keyrings/debian-archive-keyring.gpg ]] && keyring=' signed-by=/usr/share/keyrings/debian-archive-keyring.gpg'
+	mkdir -p "$APT_DIR"/{lists/partial,cache/archives/partial,sources.list.d}
+	: >>"$APT_DIR/status"
+	list="deb [arch=i386$keyring] $mirror bookworm main"$'\n'"deb [arch=i386$keyring] $mirror bookworm-updates main"$'\n'
+	[[ -z $security ]] || list+="deb [arch=i386$keyring] $security bookworm-security main"$'\n'
+	# New sources mean new lists.
+	if [[ $(cat "$APT_DIR/sources.list" 2>/dev/null) != "${list%$'\n'}" ]]; then
+		printf '%s' "$list" >"$APT_DIR/sources.list"
+		update=1
 	fi
 }
 
 # apt's candidate of each PACKAGE[:ARCH] into pkg_version/pkg_arch/pkg_depends, in one apt-cache
-# call: Debian's container images keep no pkgcache, so each call reads all the lists (~1 s).
+# call: apt keeps no pkgcache for our lists, so each call reads all of them (~1 s).
 declare -A pkg_version=() pkg_arch=() pkg_depends=()
 query() {
 	local stanzas spec name want p a v d
-	stanzas=$(apt-cache show --no-all-versions "$@" 2>/dev/null |
+	stanzas=$(apt-cache "${apt_opts[@]}" show --no-all-versions "$@" 2>/dev/null |
 		awk -v RS= -F '\n' '{
 			p = a = v = d = ""
 			for (i = 1; i <= NF; i++) {
@@ -95,28 +117,23 @@ query() {
 }
 
 apt_updated=0
-apt_update() {
-	log "apt-get update"
+guest_apt_update() {
+	log "apt-get update (i386 lists in ${APT_DIR#"$GUEST_DIR/"})"
 	apt_updated=1
-	# A failed index (e.g. a mirror mid-sync) is not fatal as long as the packages below are found.
-	as_root apt-get update -qq || log "warning: apt-get update reported errors; going on with the lists it has"
+	APT_UPDATE_AS_USER=1 apt_update "${apt_opts[@]}"
 }
 
-if ! dpkg --print-foreign-architectures | grep -qx i386 && [[ $(dpkg --print-architecture) != i386 ]]; then
-	log "adding the i386 architecture to dpkg"
-	as_root dpkg --add-architecture i386
-	update=1
-fi
+write_guest_sources
 packages=(linux-image-686:i386 busybox-static:i386 seabios)
-((update == 0)) || apt_update
+((update == 0)) || guest_apt_update
 query "${packages[@]}"
 if [[ -z ${pkg_version[linux-image-686:i386]:-} && $apt_updated == 0 ]]; then
-	apt_update
+	guest_apt_update
 	query "${packages[@]}"
 fi
 for spec in "${packages[@]}"; do
 	[[ -n ${pkg_version[$spec]:-} ]] ||
-		die "apt knows no package $spec (this needs Debian 12's main archive in /etc/apt/sources.list*)"
+		die "apt knows no package $spec in Debian 12's main archive ($APT_DIR/sources.list)"
 done
 # linux-image-686 is a metapackage depending on the current linux-image-6.1.0-<N>-686.
 kernel_pkg=$(grep -o 'linux-image-[0-9][^ ,]*-686' <<<"${pkg_depends[linux-image-686:i386]}" | head -n 1) ||
@@ -170,9 +187,9 @@ fetch() { # fetch PACKAGE[:ARCH] KEY: apt's candidate .deb into the cache; its p
 	file=$DEB_DIR/$(deb_name "$pkg")
 	if [[ ! -s $file ]]; then
 		log "downloading ${file##*/}"
-		if ! (cd "$DEB_DIR" && apt-get download -qq -o APT::Sandbox::User=root "$pkg=${pkg_version[$pkg]}"); then
+		if ! (cd "$DEB_DIR" && apt-get "${apt_opts[@]}" download -qq "$pkg=${pkg_version[$pkg]}"); then
 			((apt_updated == 0)) || die "apt-get download $pkg failed"
-			apt_update # the mirror may have moved on since the lists were fetched
+			guest_apt_update # the mirror may have moved on since the lists were fetched
 			unset "pkg_version[$pkg]"
 			fetch "$pkg" "$key"
 			return
@@ -211,6 +228,7 @@ ln -s busybox "$root/bin/sh"
 applets=$("$busybox" --list-full 2>/dev/null) || applets=
 if [[ -z $applets ]]; then
 	native=busybox-static:$(dpkg --print-architecture)
+	apt_opts=() # this machine's own apt lists know its own architecture's packages
 	query "$native"
 	version=${pkg_version[busybox-static:i386]} native_version=${pkg_version[$native]:-}
 	if [[ -n $native_version && ${native_version%+b[0-9]*} == "${version%+b[0-9]*}" ]]; then
@@ -231,10 +249,13 @@ else
 	log "warning: cannot list the busybox applets here; the guest will make its links at boot"
 fi
 
-# Modules from rootfs/etc/modules, with their appended signatures cut off: the kernel then only
-# marks itself tainted, and loading is about twice as fast. Trailer layout: [PKCS#7 signature]
-# [12-byte struct module_signature ending in the big-endian u32 signature length]
-# ["~Module signature appended~\n"].
+# The modules rootfs/etc/modules names, each preceded by the modules it needs, read from its own
+# .modinfo (depends=): the package has no modules.dep, and Debian's kernel updates move symbols
+# between modules (6.1.0-57 made virtio need virtio_ring), so the order is worked out here for the
+# kernel at hand. /init loads them in the order of the /etc/modules written into the initramfs.
+# Signatures are cut off: the kernel then only marks itself tainted, and loading is about twice as
+# fast. Trailer layout: [PKCS#7 signature] [12-byte struct module_signature ending in the big-endian
+# u32 signature length] ["~Module signature appended~\n"].
 strip_signature() {
 	local file=$1 size sig_len
 	size=$(stat -c %s "$file")
@@ -243,21 +264,36 @@ strip_signature() {
 	((sig_len > 0 && sig_len + 40 < size)) || die "bad module signature trailer in $file"
 	truncate -s $((size - 40 - sig_len)) "$file"
 }
-while read -r module; do
-	case $module in '' | '#'*) continue ;; esac
-	found=$(find "$moddir/kernel" \( -name "$module.ko" -o -name "$module.ko.xz" \) -print -quit)
+declare -A module_file=() module_added=()
+while read -r file; do # module names use _ where file names may use -
+	name=${file##*/} name=${name%.xz} name=${name%.ko}
+	module_file[${name//-/_}]=$file
+done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz')
+module_order=()
+add_module() { # add_module NAME: copies NAME's .ko and, first, those of the modules it depends on
+	local module=${1//-/_} found=${module_file[${1//-/_}]:-} ko dep
+	[[ -z ${module_added[$module]:-} ]] || return 0
+	module_added[$module]=1
 	if [[ -z $found ]]; then
-		grep -q "/$module\.ko$" "$moddir/modules.builtin" && continue # built in: nothing to load
+		grep -qE "/${module//_/[-_]}\.ko$" "$moddir/modules.builtin" && return 0 # built in: nothing to load
 		die "kernel $kernel_release has no module $module"
 	fi
+	ko=$root/lib/modules/$module.ko
 	case $found in
-	*.xz) xz -dc "$found" >"$root/lib/modules/$module.ko" ;;
-	*) cp "$found" "$root/lib/modules/$module.ko" ;;
+	*.xz) xz -dc "$found" >"$ko" ;;
+	*) cp "$found" "$ko" ;;
 	esac
-	strip_signature "$root/lib/modules/$module.ko"
+	strip_signature "$ko"
+	for dep in $(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
+	module_order+=("$module")
+}
+while read -r module; do
+	case $module in '' | '#'*) continue ;; esac
+	add_module "$module"
 done <"$ROOTFS_SRC/etc/modules"
 
 cp -R "$ROOTFS_SRC/." "$root/"
+printf '%s\n' "${module_order[@]}" >"$root/etc/modules"
 chmod -R u+rwX,go+rX,go-w "$root"
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"

@@ -29,8 +29,9 @@ function requireToolchain(target) {
   if (!existsSync(cargo)) missing.push(`cargo (${cargo})`);
   if (!existsSync(rustc)) missing.push(`rustc (${rustc})`);
   if (target === 'wasm32' && !existsSync('/usr/lib/rustlib/wasm32-unknown-unknown')) missing.push('the wasm32-unknown-unknown standard library');
+  if (target === 'wasm32' && !existsSync('/usr/bin/rust-lld')) missing.push('the linker rust-lld');
   if (missing.length) {
-    console.error(`Building the L1 server (l1/) needs ${missing.join(', ')}. On Debian 12: sudo apt-get install rustc cargo libstd-rust-dev-wasm32`);
+    console.error(`Building the L1 server (l1/) needs ${missing.join(', ')}. Run: node scripts/ensure.mjs rust (on Debian 12 it installs rustc cargo libstd-rust-dev-wasm32 lld)`);
     process.exit(1);
   }
 }

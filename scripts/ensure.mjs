@@ -1,9 +1,12 @@
 #!/usr/bin/env node
-// Set-up that `npm start`, `npm test` and `npm run bench` do for themselves on a fresh machine:
+// Set-up that `npm start`, `npm test`, `npm run build` and `npm run bench` do for themselves on a
+// fresh Debian 12 machine. Each argument names a step:
 //   deps      npm packages (npm ci) when node_modules is missing or older than package-lock.json
-//   chromium  Debian's chromium (apt-get) when /usr/bin/chromium is missing
+//   rust      Debian's Rust with the wasm32 standard library and lld, to build the L1 server (l1/)
+//   chromium  Debian's chromium, the browser the tests and benchmarks drive
+//   wasi      clang, lld, wasi-libc and the wasm32 builtins, to compile the WASI test programs
 //   guest     the default x86 guest in guest/out (guest/build.sh decides what is stale)
-//   wasi      clang, lld, wasi-libc and the wasm32 builtins (apt-get) to compile the WASI test programs
+// Debian packages missing for all the steps asked are installed in one apt run (scripts/apt.sh).
 // Plain JavaScript with no dependencies, since it runs before any package is installed.
 import { execFileSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
@@ -13,53 +16,50 @@ import { fileURLToPath } from 'node:url';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const run = (cmd, args) => execFileSync(cmd, args, { cwd: root, stdio: 'inherit' });
 
+/** What each step needs from Debian: a file that shows the package is there, and why it is needed. */
+const debianNeeds = {
+  rust: [
+    { pkg: 'rustc', path: '/usr/bin/rustc', why: 'the Rust compiler, to build the L1 server (l1/)' },
+    { pkg: 'cargo', path: '/usr/bin/cargo', why: 'Rust\'s build tool, to build the L1 server (l1/)' },
+    { pkg: 'libstd-rust-dev-wasm32', path: '/usr/lib/rustlib/wasm32-unknown-unknown', why: 'Rust\'s wasm32 standard library, to build the L1 server' },
+    { pkg: 'lld', path: '/usr/bin/rust-lld', why: 'the linker rustc uses for wasm32 (rust-lld)' },
+  ],
+  chromium: [
+    { pkg: 'chromium', path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', why: 'the browser the tests drive (or set CHROMIUM_PATH to a Chromium executable)' },
+  ],
+  wasi: [
+    { pkg: 'clang', path: '/usr/bin/clang', why: 'the C compiler for the WASI test programs (test/wasi/)' },
+    { pkg: 'lld', path: '/usr/bin/wasm-ld', why: 'the wasm linker for the WASI test programs' },
+    { pkg: 'wasi-libc', path: '/usr/lib/wasm32-wasi/libc.a', why: 'the C library for the WASI test programs' },
+    { pkg: 'libclang-rt-14-dev-wasm32', path: '/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a', why: 'clang\'s wasm32 builtins' },
+  ],
+};
+
+function installDebianPackages(steps) {
+  const missing = steps.flatMap((step) => debianNeeds[step] ?? []).filter((need) => !existsSync(need.path));
+  if (missing.length === 0) return;
+  const packages = [...new Set(missing.map((need) => need.pkg))];
+  if (!existsSync('/usr/bin/apt-get')) {
+    console.error('This machine has no apt-get, so these cannot be installed for you:');
+    for (const need of missing) console.error(`- ${need.path}: ${need.why}. On Debian: apt-get install ${need.pkg}`);
+    process.exit(1);
+  }
+  try {
+    run('bash', [join(root, 'scripts', 'apt.sh'), 'install', ...packages]);
+  } catch {
+    process.exit(1); // apt.sh said what failed
+  }
+  const stillMissing = missing.filter((need) => !existsSync(need.path));
+  for (const need of stillMissing) console.error(`${need.pkg} is installed but ${need.path} is missing: ${need.why}.`);
+  if (stillMissing.length) process.exit(1);
+}
+
 function ensureDeps() {
   const marker = join(root, 'node_modules', '.package-lock.json');
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   console.log('Installing npm packages (npm ci)…');
   run('npm', ['ci', '--no-audit', '--no-fund']);
-}
-
-function ensureChromium() {
-  const path = process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
-  if (existsSync(path)) return;
-  const isRoot = process.getuid?.() === 0;
-  const hasApt = existsSync('/usr/bin/apt-get');
-  if (!hasApt) {
-    console.error(`Chromium is needed at ${path} and this machine has no apt-get. Install Chromium and set CHROMIUM_PATH to its executable.`);
-    process.exit(1);
-  }
-  const apt = (...args) => (isRoot ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));
-  console.log('Installing Debian\'s chromium (apt-get)…');
-  try {
-    apt('update', '-qq');
-    apt('install', '-y', '-qq', '--no-install-recommends', 'chromium');
-  } catch {
-    console.error('Could not install chromium. Run: sudo apt-get install chromium (or set CHROMIUM_PATH).');
-    process.exit(1);
-  }
-}
-
-function ensureWasiToolchain() {
-  const needed = {
-    clang: '/usr/bin/clang',
-    lld: '/usr/bin/wasm-ld',
-    'wasi-libc': '/usr/lib/wasm32-wasi/libc.a',
-    'libclang-rt-14-dev-wasm32': '/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a',
-  };
-  const missing = Object.entries(needed).filter(([, path]) => !existsSync(path)).map(([name]) => name);
-  if (missing.length === 0) return;
-  const isRoot = process.getuid?.() === 0;
-  const apt = (...args) => (isRoot ? run('apt-get', args) : run('sudo', ['apt-get', ...args]));
-  console.log(`Installing Debian's ${missing.join(', ')} (apt-get) to compile the WASI test programs…`);
-  try {
-    apt('update', '-qq');
-    apt('install', '-y', '-qq', '--no-install-recommends', ...missing);
-  } catch {
-    console.error(`Could not install ${missing.join(' ')}. Run: sudo apt-get install clang lld wasi-libc libclang-rt-14-dev-wasm32`);
-    process.exit(1);
-  }
 }
 
 function ensureGuest() {
@@ -71,10 +71,10 @@ function ensureGuest() {
   }
 }
 
-for (const what of process.argv.slice(2)) {
-  if (what === 'deps') ensureDeps();
-  else if (what === 'chromium') ensureChromium();
-  else if (what === 'guest') ensureGuest();
-  else if (what === 'wasi') ensureWasiToolchain();
-  else throw new Error(`unknown set-up step ${what}`);
+const steps = process.argv.slice(2);
+for (const step of steps) {
+  if (!['deps', 'guest', ...Object.keys(debianNeeds)].includes(step)) throw new Error(`unknown set-up step ${step}`);
 }
+installDebianPackages(steps);
+if (steps.includes('deps')) ensureDeps();
+if (steps.includes('guest')) ensureGuest();

@@ -3,6 +3,7 @@
 // marker the shell computes, so the echoed command line never matches (notes/x86-guest.md).
 
 import type { ContainerVm } from '../../../src/element/container-vm.js';
+import { exposeHarness } from './held-promises.js';
 
 const params = new URLSearchParams(location.search);
 const elementModule = params.get('module') ?? '/build/src/container-vm.js';
@@ -27,7 +28,7 @@ function waitFor(predicate: () => boolean, timeoutMs: number, what: string): Pro
 }
 
 const vmHarness = {
-  /** Creates the element with these attributes; resolves once opfs-ready or error fired. */
+  /** Creates the element with these attributes and adds it to the page; resolves after its first render. */
   async create(attributes: Record<string, string>): Promise<void> {
     await import(elementModule);
     vm = document.createElement('container-vm');
@@ -41,6 +42,7 @@ const vmHarness = {
     }
     vm.addEventListener('output', (e) => { output += (e as CustomEvent<{ text: string }>).detail.text; });
     document.body.append(vm);
+    await vm.updateComplete;
   },
   events: () => events.map((e) => (e.type === 'progress' ? { type: e.type, detail: null } : e)),
   progressEvents: () => events.filter((e) => e.type === 'progress').length,
@@ -96,4 +98,4 @@ const vmHarness = {
 };
 
 export type VmHarness = typeof vmHarness;
-(globalThis as unknown as { vmHarness: VmHarness }).vmHarness = vmHarness;
+exposeHarness('vmHarness', vmHarness);

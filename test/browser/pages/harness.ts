@@ -7,6 +7,7 @@ import { Backend } from '../../../src/channel/storage-protocol.js';
 import { FsError } from '../../../src/p9/errno.js';
 import { OpenFlag } from '../../../src/p9/messages.js';
 import { ShareFs, splitPath } from '../../../src/p9/share-fs.js';
+import { exposeHarness } from './held-promises.js';
 
 let host: StorageHost | null = null;
 let fs: ShareFs | null = null;
@@ -88,4 +89,4 @@ const harness = {
 };
 
 export type Harness = typeof harness;
-(globalThis as unknown as { harness: Harness }).harness = harness;
+exposeHarness('harness', harness);

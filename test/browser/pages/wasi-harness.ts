@@ -3,6 +3,7 @@
 
 import { StorageHost } from '../../../src/channel/storage-host.js';
 import type { WasiRunRequest, WasiRunResult } from '../workers/wasi-run-worker.js';
+import { exposeHarness } from './held-promises.js';
 
 const wasiHarness = {
   /** Runs `wasmUrl` with the share at `root` preopened as `preopen` (in memory when root is null). */
@@ -27,4 +28,4 @@ const wasiHarness = {
 };
 
 export type WasiHarness = typeof wasiHarness;
-(globalThis as unknown as { wasiHarness: WasiHarness }).wasiHarness = wasiHarness;
+exposeHarness('wasiHarness', wasiHarness);

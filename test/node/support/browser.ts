@@ -65,6 +65,17 @@ export interface RunningBrowser {
   kill(): void;
 }
 
+// Browsers still running when this process exits (a test that failed or timed out before it
+// closed its own) are killed with their process groups, so none outlives the test run.
+const running = new Set<Browser>();
+process.on('exit', () => { for (const browser of running) killProcessGroup(browser); });
+
+function killProcessGroup(browser: Browser): void {
+  const pid = browser.process()?.pid;
+  if (!pid) return;
+  try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ } }
+}
+
 /** Launches Chromium headless on `profileDir` (reuse it to test persistence) and opens `url`. */
 export async function launch(profileDir: string, url: string): Promise<RunningBrowser> {
   const browser = await puppeteer.launch({
@@ -75,6 +86,8 @@ export async function launch(profileDir: string, url: string): Promise<RunningBr
     handleSIGTERM: false,
     handleSIGHUP: false,
   });
+  running.add(browser);
+  browser.on('disconnected', () => running.delete(browser));
   const page = await browser.newPage();
   page.on('pageerror', (e) => console.error('page error:', e));
   page.on('console', (m) => { if (m.type() === 'error' || m.type() === 'warn') console.error('page console:', m.text()); });
@@ -83,11 +96,7 @@ export async function launch(profileDir: string, url: string): Promise<RunningBr
     browser,
     page,
     close: () => browser.close(),
-    kill() {
-      const pid = browser.process()?.pid;
-      if (!pid) return;
-      try { process.kill(-pid, 'SIGKILL'); } catch { process.kill(pid, 'SIGKILL'); }
-    },
+    kill: () => killProcessGroup(browser),
   };
 }
 
