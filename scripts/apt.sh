@@ -42,7 +42,15 @@ apt_install() {
 	command -v apt-get >/dev/null || apt_die "apt-get is missing; install these Debian packages another way: ${missing[*]}"
 	apt_log "installing Debian's ${missing[*]}"
 	apt_update
-	DEBIAN_FRONTEND=noninteractive apt_as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" && return 0
+	# dpkg's own lines (hundreds for a toolchain) are shown only when the install fails.
+	local log
+	log=$(mktemp)
+	if DEBIAN_FRONTEND=noninteractive apt_as_root apt-get install -y -qq --no-install-recommends "${missing[@]}" >"$log" 2>&1; then
+		rm -f "$log"
+		return 0
+	fi
+	tail -n 30 "$log" >&2
+	rm -f "$log"
 	for package in "${missing[@]}"; do
 		candidate=$(apt-cache policy "$package" 2>/dev/null | awk '/Candidate:/ { print $2 }')
 		[[ -n $candidate && $candidate != '(none)' ]] || unknown+=("$package")
