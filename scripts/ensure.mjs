@@ -4,6 +4,7 @@
 //   deps      npm packages (npm ci) when node_modules is missing or older than package-lock.json
 //   rust      Debian's Rust with the wasm32 standard library and lld, to build the L1 server (l1/)
 //   chromium  Debian's chromium, the browser the tests and benchmarks drive
+//   firefox   Debian's firefox-esr, the second browser the tests and benchmarks drive
 //   wasi      clang, lld, wasi-libc and the wasm32 builtins, to compile the WASI test programs
 //   guest     the default x86 guest in guest/out (guest/build.sh decides what is stale)
 // Debian packages missing for all the steps asked are installed in one apt run (scripts/apt.sh).
@@ -26,6 +27,9 @@ const debianNeeds = {
   ],
   chromium: [
     { pkg: 'chromium', path: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium', why: 'the browser the tests drive (or set CHROMIUM_PATH to a Chromium executable)' },
+  ],
+  firefox: [
+    { pkg: 'firefox-esr', path: process.env.FIREFOX_PATH ?? '/usr/bin/firefox-esr', why: 'the second browser the tests drive (or set FIREFOX_PATH to a Firefox executable)' },
   ],
   wasi: [
     { pkg: 'clang', path: '/usr/bin/clang', why: 'the C compiler for the WASI test programs (test/wasi/)' },

@@ -7,12 +7,12 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { readdirSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { chromiumPath } from '../web-server-common.mjs';
+import { chromiumPath, firefoxPath } from '../web-server-common.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kind = process.argv[2];
 
-const setUp = ['node', 'scripts/ensure.mjs', 'deps', 'rust', 'chromium', 'wasi', 'guest'];
+const setUp = ['node', 'scripts/ensure.mjs', 'deps', 'rust', 'chromium', 'firefox', 'wasi', 'guest'];
 const suites = {
   test: [
     ['set-up', setUp],
@@ -26,6 +26,10 @@ const suites = {
     ['set-up', setUp],
     ['build', ['npm', 'run', 'build:ts']],
     ...['run', 'wasi', 'guest', 'snapshot', 'transfer'].map((name) => [`bench ${name}`, ['node', `build/bench/node/${name}.js`]]),
+    // Firefox beside Chromium: the storage rows and boot to prompt (Firefox ESR 140 waits through
+    // the Atomics.waitAsync fallback, src/channel/wait-async.ts).
+    ['bench run (firefox)', ['node', 'build/bench/node/run.js', '--browser', 'firefox']],
+    ['bench guest (firefox, boots)', ['node', 'build/bench/node/guest.js', '--browser', 'firefox', '--boots-only']],
   ],
 };
 
@@ -46,10 +50,10 @@ const results = [];
 let announced = false;
 for (const [name, command] of steps) {
   const [cmd, ...args] = typeof command === 'function' ? command() : command;
-  // The browser may be installed by the set-up step: name it as soon as it is there.
+  // The browsers may be installed by the set-up step: name them as soon as they are there.
   if (!announced && name !== 'set-up') {
     announced = true;
-    console.log(`Browser: ${browserVersion(chromiumPath)} (${chromiumPath})`);
+    console.log(`Browsers: ${browsers()}`);
   }
   console.log(`\n=== ${name}: ${[cmd, ...args].join(' ')}`);
   const t0 = Date.now();
@@ -60,10 +64,14 @@ for (const [name, command] of steps) {
   if (!ok && (name === 'set-up' || name === 'build')) break;
 }
 
-console.log(`\n=== ${kind} summary (${browserVersion(chromiumPath)})`);
+console.log(`\n=== ${kind} summary (${browsers()})`);
 for (const r of results) console.log(`${r.ok ? 'ok  ' : 'FAIL'}  ${r.seconds.toFixed(1).padStart(7)} s  ${r.name}${r.why ? ` (${r.why})` : ''}`);
 console.log(`Total wall time: ${((Date.now() - started) / 1000).toFixed(1)} s`);
 process.exit(results.every((r) => r.ok) && results.length === steps.length ? 0 : 1);
+
+function browsers() {
+  return [chromiumPath, firefoxPath].map((path) => `${browserVersion(path)} (${path})`).join(', ');
+}
 
 function browserVersion(path) {
   try {

@@ -10,6 +10,8 @@ import { L1Server } from './l1/l1-server.js';
 import { M1Server } from './p9/m1-server.js';
 import { NinePServer, SessionState } from './p9/server-api.js';
 import { acquireShareLock } from './channel/share-lock.js';
+import { storageWorkerSupportError, syncAccessRefused } from './browser-support.js';
+import { toVmError } from './errors.js';
 
 let channel: ChannelServer | null = null;
 let releaseShareLock: (() => void) | null = null;
@@ -38,16 +40,15 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer;
   switch (msg.type) {
     case 'open': {
       if (channel) throw new Error('the storage worker already serves a share');
-      if (!navigator.storage?.getDirectory) {
-        throw Object.assign(new Error('this browser has no Origin Private File System (navigator.storage.getDirectory)'), { code: 'no-opfs' });
-      }
+      const unsupported = storageWorkerSupportError();
+      if (unsupported) throw unsupported;
       releaseShareLock = await acquireShareLock(msg.root);
       try {
         channel = new ChannelServer(await openServer(msg.root, msg.backend), noticeNoSpace);
       } catch (e) {
         releaseShareLock();
         releaseShareLock = null;
-        throw e;
+        throw syncAccessRefused(e) ?? e;
       }
       channel.start();
       return { doorbell: channel.doorbell };
@@ -79,8 +80,8 @@ self.onmessage = (e: MessageEvent<HostRequest>) => {
     try {
       reply = { id: msg.id, ok: true, ...(await handle(msg)) };
     } catch (err) {
-      const error = err instanceof Error ? err.message : String(err);
-      reply = { id: msg.id, ok: false, error, code: (err as { code?: string }).code ?? 'storage-failed' };
+      const { message, code } = toVmError(err, 'storage-failed');
+      reply = { id: msg.id, ok: false, error: message, code };
     }
     self.postMessage(reply);
   });

@@ -105,8 +105,11 @@ function median(xs: number[]): number {
   return s.length % 2 ? s[m]! : (s[m - 1]! + s[m]!) / 2;
 }
 
+/** L1 needs JSPI; a browser without it (Firefox ESR 140) measures M1 alone. */
+const withL1 = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function';
+
 async function run(options: BenchOptions): Promise<BenchResult> {
-  const notes: Record<string, unknown> = {};
+  const notes: Record<string, unknown> = { withL1, nativeWaitAsync: typeof Atomics.waitAsync === 'function' };
   const page: Record<string, Measurement> = {};
   const add = (key: string, us: number) => { (page[key] ??= { runs: [], iterations: 1 }).runs.push(us); };
 
@@ -124,13 +127,13 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     await startEcho(sabSpin, 'spin', 'served-spin.bin'),
   ];
   await call('attachEcho', sabWait, sabAsync, sabSpin);
-  await call('setupInProcess');
+  await call('setupInProcess', withL1);
 
   progress('filling the share through 9P');
   let host = await StorageHost.start({ root: `/${SHARE_ROOT}` });
   await call('setupShare', await host.connect(), 'm1');
-  let hostL1 = await StorageHost.start({ root: `/${SHARE_ROOT_L1}`, backend: 'l1' });
-  await call('setupShare', await hostL1.connect(), 'l1');
+  let hostL1 = withL1 ? await StorageHost.start({ root: `/${SHARE_ROOT_L1}`, backend: 'l1' }) : null;
+  if (hostL1) await call('setupShare', await hostL1.connect(), 'l1');
 
   progress(`warm operations, ${options.runs} runs`);
   await call('suite');
@@ -138,7 +141,7 @@ async function run(options: BenchOptions): Promise<BenchResult> {
 
   if (options.warmOnly) {
     await host.close();
-    await hostL1.close();
+    await hostL1?.close();
     const measurements = await call('results');
     client.terminate();
     return { measurements, notes, userAgent: navigator.userAgent };
@@ -152,12 +155,13 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     if (i % 2 === 1) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
     await call('cold', await host.connect(), i % 2 === 1);
     if (i % 2 === 0) add('raw.list100.freshWorker', await listInFreshWorker(`${SHARE_ROOT}/d100`));
+    if (!hostL1) continue;
     await hostL1.close();
     hostL1 = await StorageHost.start({ root: `/${SHARE_ROOT_L1}`, backend: 'l1' });
     await call('coldL1', await hostL1.connect());
   }
   await host.close();
-  await hostL1.close();
+  await hostL1?.close();
 
   progress('creating a share of 10,000 files with raw OPFS');
   notes.populateBigMs = await call('populateBig');
@@ -174,12 +178,12 @@ async function run(options: BenchOptions): Promise<BenchResult> {
     const big2 = haveBundle ? await startUp(BIG_ROOT, 'm1', bundled) : null;
     const empty = await startUp(EMPTY_ROOT, 'm1');
     // L1 opens the same shares (one format): the difference is loading and compiling l1.wasm.
-    const l1Big = await startUp(BIG_ROOT, 'l1');
-    const l1Big2 = haveBundle ? await startUp(BIG_ROOT, 'l1', bundled) : null;
-    const l1Empty = await startUp(EMPTY_ROOT, 'l1');
+    const l1Big = withL1 ? await startUp(BIG_ROOT, 'l1') : null;
+    const l1Big2 = withL1 && haveBundle ? await startUp(BIG_ROOT, 'l1', bundled) : null;
+    const l1Empty = withL1 ? await startUp(EMPTY_ROOT, 'l1') : null;
     if (i < 0) continue;
-    add('l1.startup10k', l1Big.total * 1000);
-    add('l1.startupEmpty', l1Empty.total * 1000);
+    if (l1Big) add('l1.startup10k', l1Big.total * 1000);
+    if (l1Empty) add('l1.startupEmpty', l1Empty.total * 1000);
     if (l1Big2) add('l1.startup10k.bundled', l1Big2.total * 1000);
     add('raw.boot', boot * 1000);
     add('p9.startup10k', big.total * 1000);

@@ -155,7 +155,7 @@ let p9: P9 | null = null;
 /** The same session against an L1 server on its own share, measured beside M1 in every run. */
 let l1: P9 | null = null;
 let inProcess: InProcess;
-let inProcessL1: InProcess;
+let inProcessL1: InProcess | null = null;
 let echo: RawChannel;
 let echoAsync: RawChannel;
 let echoSpin: RawChannel;
@@ -232,11 +232,11 @@ const tasks = {
     openFixedFids(s);
   },
 
-  /** The same files as the share, served by an M1 and an L1 server inside this worker. */
-  async setupInProcess(): Promise<void> {
+  /** The same files as the share, served by an M1 and (with JSPI) an L1 server inside this worker. */
+  async setupInProcess(withL1: boolean): Promise<void> {
     inProcess = await InProcess.open(`/${INPROC_ROOT}`, 'm1');
-    inProcessL1 = await InProcess.open(`/${INPROC_ROOT_L1}`, 'l1');
-    for (const s of [inProcess, inProcessL1]) {
+    inProcessL1 = withL1 ? await InProcess.open(`/${INPROC_ROOT_L1}`, 'l1') : null;
+    for (const s of inProcessL1 ? [inProcess, inProcessL1] : [inProcess]) {
       await s.createFile(ROOT, 'data.bin', new Uint8Array(MiB).fill(2));
       await s.rpc(MessageType.Tmkdir, { dfid: ROOT, name: 'd100', mode: 0o755, gid: 0 });
       await s.rpc(MessageType.Twalk, { fid: ROOT, newfid: SCRATCH, names: ['d100'] });
@@ -255,7 +255,7 @@ const tasks = {
       // M1 first in even runs, L1 first in odd ones: under load, whichever goes second in a pair
       // of batches was measurably disadvantaged (the first server's worker still spinning or idling).
       const servers: [string, P9][] = l1 ? [['p9', p9!], ['l1', l1]] : [['p9', p9!]];
-      const inProcesses: [string, InProcess][] = [['inproc', inProcess], ['inprocl1', inProcessL1]];
+      const inProcesses: [string, InProcess][] = inProcessL1 ? [['inproc', inProcess], ['inprocl1', inProcessL1]] : [['inproc', inProcess]];
       if (run % 2 === 1) { servers.reverse(); inProcesses.reverse(); }
       // Round trips with no file system at all.
       measure('sab.empty', 2000, () => echo.call(RawOp.Empty));

@@ -2,10 +2,12 @@
 // no store in between. It holds a FileSystemSyncAccessHandle so it can also serve reads and
 // writes, which is the least any storage worker could do for a read or write over shared memory.
 // `mode: 'wait'` blocks in Atomics.wait (the floor); `mode: 'waitAsync'` waits the way the real
-// channel server must (it has to keep its event loop free for OPFS promises), to show that cost;
+// channel server must (it has to keep its event loop free for OPFS promises), to show that cost
+// (through src/channel/wait-async.ts: Atomics.waitAsync, or its helper-worker fallback);
 // `mode: 'spin'` polls for up to 50 µs after each answer before Atomics.wait, as the channel does.
 
 import { MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SPIN_MS, opfsDir, pollFor } from './protocol.js';
+import { waitAsync } from '../../src/channel/wait-async.js';
 
 interface Start {
   sab: SharedArrayBuffer;
@@ -44,7 +46,7 @@ self.onmessage = async (e: MessageEvent<Start>) => {
   } else {
     for (;;) {
       for (let s = Atomics.load(ctrl, 0); s !== RawState.Request; s = Atomics.load(ctrl, 0)) {
-        const w = Atomics.waitAsync(ctrl, 0, s);
+        const w = waitAsync(ctrl, 0, s);
         if (w.async) await w.value;
       }
       if (!serve()) break;

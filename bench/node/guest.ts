@@ -1,12 +1,13 @@
-// The guest benchmark: the default x86 guest (guest/out) in headless Chromium, its persistent share
+// The guest benchmark: the default x86 guest (guest/out) in headless Chromium (or Firefox), its persistent share
 // (<container-vm>: v86 handle9p -> channel -> M1 over OPFS) side by side, in the same run, with v86's
 // own in-memory 9p filesystem booting the same image, and the guest's RAM tmpfs as the floor.
 //   1. page load to shell prompt, cold (fresh profile each);
 //   2. dd of 16 MiB to and from the share, bs=1M and bs=4k, timed inside the guest;
 //   3. cat of 2,500 small files, timed inside the guest.
-// Prints a markdown section and writes bench/results/guest.md (raw numbers in guest.json).
+// Prints a markdown section and writes bench/results/guest-<browser>.md (raw numbers in .json).
 //
 //   npm run build:ts && node build/bench/node/guest.js [--boots 3] [--runs 3] [--files 2500] [--wait-load 1.0]
+//     [--browser chromium|firefox] [--boots-only]   (--boots-only: row 1 alone)
 //
 // Times inside the guest come from busybox ash's $EPOCHREALTIME (a builtin: no fork), read before
 // and after the command; Debian's busybox `date` has no %N and its dd prints no timing.
@@ -15,7 +16,7 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
-import { RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
+import { BrowserName, RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
 import type { BootResult, CommandResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
 import { median } from './stats.js';
 
@@ -28,7 +29,7 @@ const KINDS: VmKind[] = ['element', 'memory'];
 const SHARE = '/mnt/opfs';
 const TMP = '/tmp';
 
-interface Options { boots: number; runs: number; files: number; waitLoad: number | null }
+interface Options { boots: number; runs: number; files: number; waitLoad: number | null; browser: BrowserName; bootsOnly: boolean }
 
 /** Every figure of one run, raw (seconds), for guest.json and the report. */
 interface Results {
@@ -73,10 +74,13 @@ for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   });
 }
 
-/** Launches Chromium on a fresh profile; close() also removes the profile. */
+/** The browser this run drives (--browser). */
+let browserName: BrowserName = 'chromium';
+
+/** Launches the browser on a fresh profile; close() also removes the profile. */
 async function openPage(url: string): Promise<RunningBrowser> {
   current = { browser: null, profile: newProfileDir() };
-  current.browser = await launch(current.profile, url);
+  current.browser = await launch(current.profile, url, browserName);
   return current.browser;
 }
 
@@ -285,13 +289,17 @@ function report(res: Results, o: Options): string {
     `- Guest: guest/out (Linux 6.1 686, busybox), 128 MiB, same image, memory and kernel command line in both VMs. ` +
       `"container-vm" is the <container-vm> element: v86's handle9p -> SharedArrayBuffer channel -> M1 in the storage worker -> OPFS. ` +
       '"v86 in-memory" is v86 booted directly in a worker with `filesystem: {}` (its lib/9p.js over an in-memory store). Both in the same run.',
-    `- Share mount: container-vm \`${res.mounts.element ?? '?'}\`; v86 in-memory \`${res.mounts.memory ?? '?'}\``,
-    `- Medians of ${o.runs} runs, timed inside the guest with ash's $EPOCHREALTIME around the command (includes forking and exec'ing busybox: ` +
-      `median ${fmtS(pooled('exec'))} for an empty dd). MB = 10^6 bytes. dd writes use conv=fsync; caches dropped (echo 3 > /proc/sys/vm/drop_caches) before every write and read.`,
-    '- The tmpfs column is the same command on the guest\'s RAM disk: the guest\'s own CPU cost. It is not a lower bound for big writes: ' +
-      'with cache=none the 9p client hands the guest\'s user pages to the device (zero copy), while tmpfs allocates, zeroes and copies pages.',
-    '',
   );
+  if (!o.bootsOnly) {
+    lines.push(
+      `- Share mount: container-vm \`${res.mounts.element ?? '?'}\`; v86 in-memory \`${res.mounts.memory ?? '?'}\``,
+      `- Medians of ${o.runs} runs, timed inside the guest with ash's $EPOCHREALTIME around the command (includes forking and exec'ing busybox: ` +
+        `median ${fmtS(pooled('exec'))} for an empty dd). MB = 10^6 bytes. dd writes use conv=fsync; caches dropped (echo 3 > /proc/sys/vm/drop_caches) before every write and read.`,
+      '- The tmpfs column is the same command on the guest\'s RAM disk: the guest\'s own CPU cost. It is not a lower bound for big writes: ' +
+        'with cache=none the 9p client hands the guest\'s user pages to the device (zero copy), while tmpfs allocates, zeroes and copies pages.',
+    );
+  }
+  lines.push('');
   lines.push('| measurement | container-vm share | v86 in-memory 9p | guest tmpfs /tmp (the guest\'s own cost) | target | met |', '|---|---:|---:|---:|---|:-:|');
   const boot = (k: VmKind) => median(res.coldBootMs[k]) / 1000;
   const range = (xs: number[]) => `${(Math.min(...xs) / 1000).toFixed(1)}–${(Math.max(...xs) / 1000).toFixed(1)} s`;
@@ -299,6 +307,7 @@ function report(res: Results, o: Options): string {
     lines.push(`| page load to shell prompt, cold, fresh profile (median of ${res.coldBootMs.element.length}; range) | ${fmtS(boot('element'))} (${range(res.coldBootMs.element)}) | ` +
       `${res.coldBootMs.memory.length ? `${fmtS(boot('memory'))} (${range(res.coldBootMs.memory)})` : '—'} | — | — | |`);
   }
+  if (o.bootsOnly) return lines.join('\n') + '\n';
   for (const op of ['write', 'read'] as const) {
     for (const bs of ['1M', '4k']) {
       const key = (k: VmKind, dir: string) => `${k}:${op}:${dir}:${bs}`;
@@ -353,13 +362,17 @@ function report(res: Results, o: Options): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     boots: { type: 'string' }, runs: { type: 'string' }, files: { type: 'string' }, 'wait-load': { type: 'string' },
+    browser: { type: 'string' }, 'boots-only': { type: 'boolean' },
   } });
   const o: Options = {
     boots: Number(values.boots ?? 3),
     runs: Number(values.runs ?? 3),
     files: Number(values.files ?? 2500),
     waitLoad: values['wait-load'] === undefined ? null : Number(values['wait-load']),
+    browser: (values.browser ?? 'chromium') as BrowserName,
+    bootsOnly: values['boots-only'] ?? false,
   };
+  browserName = o.browser;
   if (!existsSync(new URL('../../../guest/out/manifest.json', import.meta.url))) {
     throw new Error('guest/out/manifest.json is missing: build the guest first (bash guest/build.sh)');
   }
@@ -387,7 +400,7 @@ async function main(): Promise<void> {
       res.browser = await b.browser.version();
       res.userAgent = await b.page.evaluate(() => guestBench.userAgent());
       // One VM at a time: both share this machine's two cores.
-      for (const kind of KINDS) {
+      for (const kind of o.bootsOnly ? [] : KINDS) {
         log(`booting ${kind} for the measurements`);
         res.measuredVmBootMs[kind] = (await bootVm(b.page, kind)).bootMs;
         await measure(b.page, kind, o, res);
@@ -403,8 +416,8 @@ async function main(): Promise<void> {
   const md = report(res, o);
   const outDir = new URL('../../../bench/results/', import.meta.url);
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(new URL('guest.md', outDir), md);
-  writeFileSync(new URL('guest.json', outDir), JSON.stringify(res, null, 1));
+  writeFileSync(new URL(`guest-${o.browser}.md`, outDir), md);
+  writeFileSync(new URL(`guest-${o.browser}.json`, outDir), JSON.stringify(res, null, 1));
   console.log(md);
 }
 

@@ -1,7 +1,8 @@
 // `npm run bench`: serves the repository, runs bench/index.html in headless Chromium, and prints
 // a markdown report (also written to bench/results/latest.md, raw numbers to latest.json).
 // Options: --runs N (default 7), --scale X (iteration counts times X; 0.1 for a quick look),
-// --warm-only (skip restarts and the 10,000-file share: for iterating on the channel).
+// --warm-only (skip restarts and the 10,000-file share: for iterating on the channel),
+// --browser chromium|firefox (default chromium; the report names it, results go to latest-<browser>.*).
 
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -9,7 +10,7 @@ import os from 'node:os';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { rollup } from 'rollup';
-import { launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
+import { BrowserName, launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
 import type { BenchResult, Measurement } from '../browser/protocol.js';
 import { median, formatMicros as fmt } from './stats.js';
 
@@ -45,13 +46,13 @@ const floorRows: [string, string][] = [
   ['sab.empty', 'SAB round trip between two workers, empty (Atomics.wait both sides)'],
   ['sab.4k', 'SAB round trip, 4 KiB payload one way'],
   ['sab.1m', 'SAB round trip, 1 MiB payload one way'],
-  ['sabAsync.empty', 'SAB round trip, empty, server on Atomics.waitAsync'],
+  ['sabAsync.empty', 'SAB round trip, empty, server on waitAsync (native or fallback: see above)'],
   ['sabSpin.empty', 'SAB round trip, empty, both sides polling up to 50 µs before Atomics.wait'],
   ['raw.read4k', 'FileSystemSyncAccessHandle 4 KiB read'],
   ['raw.read1m', 'FileSystemSyncAccessHandle 1 MiB read'],
   ['raw.write4k', 'FileSystemSyncAccessHandle 4 KiB write at an offset'],
   ['served.read4k', 'raw worker serving a 4 KiB read over SAB (Atomics.wait)'],
-  ['servedAsync.read4k', 'raw worker serving a 4 KiB read over SAB (Atomics.waitAsync)'],
+  ['servedAsync.read4k', 'raw worker serving a 4 KiB read over SAB (waitAsync)'],
   ['servedSpin.read4k', 'raw worker serving a 4 KiB read over SAB (polling, then Atomics.wait)'],
   ['served.read1m', 'raw worker serving a 1 MiB read over SAB'],
   ['served.write4k', 'raw worker serving a 4 KiB write over SAB'],
@@ -75,6 +76,8 @@ function report(result: BenchResult, browserVersion: string, runs: number, loadB
     `# container-vm benchmark — ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC`, '',
     `- Browser: ${browserVersion} (headless), ${result.userAgent}`,
     `- Machine: ${cpu[0]?.model ?? 'unknown CPU'}, ${cpu.length} cores, ${(os.totalmem() / 2 ** 30).toFixed(1)} GiB RAM, ${os.type()} ${os.release()}`,
+    `- Atomics.waitAsync: ${(result.notes as { nativeWaitAsync?: boolean }).nativeWaitAsync === false ? 'missing: waits go through the helper-worker fallback (src/channel/wait-async.ts)' : 'native'}` +
+      `${(result.notes as { withL1?: boolean }).withL1 === false ? '; no JSPI, so no L1 rows' : ''}`,
     `- Load average before the run: ${loadBefore.map((x) => x.toFixed(2)).join(' ')}; run took ${elapsedS.toFixed(0)} s`,
     `- Each figure is the median over ${runs} runs of the mean time per operation in that run (batches of up to 2000 operations timed together; cold readdir and start-up are one operation per run).`,
     '',
@@ -141,7 +144,10 @@ async function bundleStorageWorker(): Promise<void> {
 }
 
 async function main(): Promise<void> {
-  const { values } = parseArgs({ options: { runs: { type: 'string' }, scale: { type: 'string' }, 'warm-only': { type: 'boolean' } } });
+  const { values } = parseArgs({ options: {
+    runs: { type: 'string' }, scale: { type: 'string' }, 'warm-only': { type: 'boolean' }, browser: { type: 'string' },
+  } });
+  const browser = (values.browser ?? 'chromium') as BrowserName;
   const runs = Number(values.runs ?? 7);
   const scale = Number(values.scale ?? 1);
   const warmOnly = values['warm-only'] ?? false;
@@ -150,8 +156,8 @@ async function main(): Promise<void> {
   await bundleStorageWorker();
   const server = await startServer();
   const profile = newProfileDir();
-  const b = await launch(profile, `${server.origin}/bench/index.html`);
-  // Interrupted, take Chromium down too (launch() leaves signals to us).
+  const b = await launch(profile, `${server.origin}/bench/index.html`, browser);
+  // Interrupted, take the browser down too (launch() leaves signals to us).
   const abort = () => { b.kill(); removeProfileDir(profile); process.exit(130); };
   process.once('SIGINT', abort);
   process.once('SIGTERM', abort);
@@ -174,8 +180,8 @@ async function main(): Promise<void> {
     const md = report(state.result!, await b.browser.version(), runs, loadBefore, (Date.now() - started) / 1000);
     const outDir = new URL('../../../bench/results/', import.meta.url);
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(new URL('latest.md', outDir), md);
-    writeFileSync(new URL('latest.json', outDir), JSON.stringify(state.result, null, 1));
+    writeFileSync(new URL(`latest-${browser}.md`, outDir), md);
+    writeFileSync(new URL(`latest-${browser}.json`, outDir), JSON.stringify(state.result, null, 1));
     console.log(md);
   } finally {
     await b.close();

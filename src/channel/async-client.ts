@@ -1,7 +1,8 @@
 // The non-blocking side of the channel: several requests in flight, one per slot, each answered
-// when the server gets to it. v86's handle9p and the page's file API use this.
+// when the server gets to it. The page's file API (ShareFs) and transfers use this.
 
 import { ChannelEndpoint, ChannelError, Slot, SlotState, ringDoorbell, slotsOf } from './layout.js';
+import { waitAsync } from './wait-async.js';
 
 export class AsyncChannelClient {
   private readonly free: Slot[];
@@ -28,7 +29,7 @@ export class AsyncChannelClient {
       Atomics.store(control, 0, SlotState.Request);
       ringDoorbell(this.doorbell);
       for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-        const w = Atomics.waitAsync(control, 0, s);
+        const w = waitAsync(control, 0, s);
         if (w.async) await w.value;
       }
       const replyLength = Atomics.load(control, 1);

@@ -7,6 +7,7 @@ import { encodeMessage, readHeader } from '../p9/codec.js';
 import { HEADER_SIZE, MessageType, NOTAG } from '../p9/messages.js';
 import { Errno, errnoFromDomError } from '../p9/errno.js';
 import { ChannelEndpoint, Slot, SlotState, SpinPolicy, slotsOf } from './layout.js';
+import { waitAsync } from './wait-async.js';
 
 /** Quiet time after the last request before idle work (journal flush, compaction) runs. */
 const IDLE_DELAY_MS = 50;
@@ -101,7 +102,7 @@ export class ChannelServer {
         justAnswered = false;
         if (this.spin.poll(() => Atomics.load(this.bell, 0) !== seen)) continue;
       }
-      const wait = Atomics.waitAsync(this.bell, 0, seen, workSinceIdle ? IDLE_DELAY_MS : Infinity);
+      const wait = waitAsync(this.bell, 0, seen, workSinceIdle ? IDLE_DELAY_MS : Infinity);
       const outcome = wait.async ? await wait.value : wait.value;
       if (outcome === 'timed-out') {
         await this.idle();

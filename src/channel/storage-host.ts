@@ -4,6 +4,7 @@
 import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.js';
 import { Backend, HostRequest, WorkerEvent, WorkerReply } from './storage-protocol.js';
 import { SessionState } from '../p9/server-api.js';
+import { pageSupportError } from '../browser-support.js';
 
 export interface StorageOptions {
   /** OPFS directory of the share. */
@@ -50,12 +51,8 @@ export class StorageHost {
   }
 
   static async start(options: StorageOptions = {}): Promise<StorageHost> {
-    if (typeof SharedArrayBuffer === 'undefined' || !globalThis.crossOriginIsolated) {
-      throw new StorageError(
-        'SharedArrayBuffer is unavailable because the page is not cross-origin isolated: serve it (and its workers) with the headers ' +
-        '"Cross-Origin-Opener-Policy: same-origin" and "Cross-Origin-Embedder-Policy: require-corp", ' +
-        'or, on a host that cannot send headers, load container-vm-sw.js (the service-worker option) before the element', 'not-isolated');
-    }
+    const unsupported = pageSupportError();
+    if (unsupported) throw unsupported;
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
     const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
       options.root ?? '/shared', options.backend ?? 'm1', options);

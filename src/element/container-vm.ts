@@ -355,7 +355,10 @@ export class ContainerVm extends LitElement {
       return await work(fs, progress);
     } catch (e) {
       const err = e instanceof VmError ? e : new VmError('transfer-failed', `${TRANSFER_VERBS[kind] ?? kind} ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
-      this.emit<ErrorDetail>('error', { code: err.code, message: err.message });
+      if (!err.reported) {
+        err.reported = true;
+        this.emit<ErrorDetail>('error', { code: err.code, message: err.message });
+      }
       throw err;
     } finally {
       this.transferText = null;
@@ -509,22 +512,29 @@ export class ContainerVm extends LitElement {
     this.emit<ExitDetail>('exit', { code, reason: 'exited' });
   }
 
-  /** Opens the share once: starts the storage worker and fires opfs-ready. */
+  /**
+   * Opens the share once: starts the storage worker and fires opfs-ready. A failure fires one
+   * `error` (the VmError is marked reported) and stops the worker, releasing the share's lock, so
+   * the next call can try again without a false share-busy.
+   */
   private openStorage(): Promise<{ host: StorageHost; fs: ShareFs }> {
     this.storage ??= (async () => {
+      let host: StorageHost | null = null;
       try {
         const assets = this.requireAssets();
-        const host = await StorageHost.start({
+        host = await StorageHost.start({
           root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker, onNoSpace: () => this.quotaExceeded(),
           onFailure: (e) => this.fail(toVmError(e, 'storage-failed')),
         });
         const fs = await ShareFs.connect(await host.connect(4));
-        if (this.persist) await requestPersistence();
+        // Not awaited: Firefox asks the user, and the share must not wait for an answer.
+        if (this.persist) void requestPersistence().then(() => this.storageUsage(), () => undefined);
         void this.storageUsage();
         this.emit<OpfsReadyDetail>('opfs-ready', { root: this.opfsRoot, backend: this.backend });
         return { host, fs };
       } catch (e) {
         this.storage = null;
+        await host?.close().catch(() => undefined);
         const err = toVmError(e, 'storage-failed');
         this.fail(err);
         throw err;
@@ -553,7 +563,10 @@ export class ContainerVm extends LitElement {
     this.terminal = null;
   }
 
+  /** Reports an error: state, terminal line and one `error` event (none if it was reported already). */
   private fail(e: VmError): void {
+    if (e.reported) return;
+    e.reported = true;
     this.progressFraction = null;
     this.setState('error', e.message);
     this.terminal?.write(`\r\n\x1b[31mcontainer-vm: ${e.message}\x1b[0m\r\n`);

@@ -5,6 +5,7 @@
 
 import { V86 } from 'v86';
 import { ChannelEndpoint, Slot, SlotState, ringDoorbell, slotsOf } from '../channel/layout.js';
+import { waitAsync } from '../channel/wait-async.js';
 import { FromV86Engine, ToV86Engine, V86Image } from './v86-protocol.js';
 
 /** Serial output is gathered for this long before it is posted, so a screenful is one message. */
@@ -82,7 +83,7 @@ class Share9p {
   private async answerLater(slot: Slot, reply: (r: Uint8Array) => void): Promise<void> {
     const { control } = slot;
     for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-      const w = Atomics.waitAsync(control, 0, s);
+      const w = waitAsync(control, 0, s);
       if (w.async) await w.value;
     }
     this.answer(slot, reply);

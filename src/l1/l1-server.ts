@@ -70,7 +70,7 @@ export class L1Server implements NinePServer {
 
   /** Loads the module from `wasmUrl` and opens the share at the OPFS path `root`. */
   static async open(root: string, wasmUrl: URL): Promise<L1Server> {
-    if (!jspi.promising || !jspi.Suspending) throw Object.assign(new Error('the L1 backend needs JSPI (WebAssembly.promising), which this browser lacks: use backend="m1"'), { code: 'backend-unavailable' });
+    if (!jspi.promising || !jspi.Suspending) throw Object.assign(new Error('the L1 backend needs JSPI (WebAssembly.Suspending and WebAssembly.promising), which this browser lacks: use backend="m1", which serves the same share format'), { code: 'backend-unavailable' });
     const host = new OpfsHost();
     host.preopen(root);
     let instance: WebAssembly.Instance;

@@ -11,13 +11,17 @@ import { Errno } from '../../src/p9/errno.js';
 import {
   AT_REMOVEDIR, GetattrMask, LockStatus, LockType, MessageType, OpenFlag, QidType, SetattrMask, V9FS_MAGIC,
 } from '../../src/p9/messages.js';
-import { Session, expectErrno, openSession, opfsDir, text, untext, wipe } from './support.js';
+import { Session, expectErrno, hasJspi, itRefusesL1WithoutJspi, openSession, opfsDir, text, untext, wipe } from './support.js';
 
 const O_RDONLY = OpenFlag.ReadOnly;
 const O_WRONLY = OpenFlag.WriteOnly;
 const O_RDWR = OpenFlag.ReadWrite;
 
 export function conformanceSuite(backend: Backend): void {
+  if (backend === 'l1' && !hasJspi) {
+    describe('9P2000.L conformance (l1)', itRefusesL1WithoutJspi);
+    return;
+  }
   describe(`9P2000.L conformance (${backend})`, function () {
     this.timeout(60000);
     const root = `/conformance-${backend}`;

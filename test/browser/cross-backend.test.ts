@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { Backend } from '../../src/channel/storage-protocol.js';
 import { P9Client } from '../../src/p9/client.js';
 import { OpenFlag, SetattrMask } from '../../src/p9/messages.js';
-import { Session, openSession, text, untext, wipe } from './support.js';
+import { Session, hasJspi, itRefusesL1WithoutJspi, openSession, text, untext, wipe } from './support.js';
 
 const O_RDONLY = OpenFlag.ReadOnly;
 const O_WRONLY = OpenFlag.WriteOnly;
@@ -96,6 +96,7 @@ async function populate(c: P9Client, root: number, tag: string): Promise<void> {
 }
 
 describe('a share written by one backend is read by the other', function () {
+  if (!hasJspi) return itRefusesL1WithoutJspi();
   this.timeout(180000);
   const root = '/cross-backend';
   let s: Session | null = null;

@@ -3,7 +3,7 @@
 import { expect } from 'chai';
 import '../../src/container-vm.js';
 import type { ContainerVm } from '../../src/element/container-vm.js';
-import { makeElement, nextEvent, wipe } from './support.js';
+import { hasJspi, makeElement, nextEvent, wipe } from './support.js';
 
 describe('<container-vm>', function () {
   this.timeout(30000);
@@ -83,9 +83,15 @@ describe('<container-vm>', function () {
     expect(e.detail.message).to.match(/"m1" or "l1"/);
   });
 
-  it('opens the share with backend="l1"', async () => {
+  it(hasJspi ? 'opens the share with backend="l1"' : 'fires backend-unavailable for backend="l1" in a browser without JSPI', async () => {
     vm = makeElement({ src: '/guest/out/manifest.json', backend: 'l1', 'opfs-root': '/element-l1' });
-    const e = await nextEvent(vm, 'opfs-ready');
-    expect(e.detail).to.deep.equal({ root: '/element-l1', backend: 'l1' });
+    if (hasJspi) {
+      const e = await nextEvent(vm, 'opfs-ready');
+      expect(e.detail).to.deep.equal({ root: '/element-l1', backend: 'l1' });
+    } else {
+      const e = await nextEvent(vm, 'error');
+      expect(e.detail.code).to.equal('backend-unavailable');
+      expect(e.detail.message).to.match(/JSPI/);
+    }
   });
 });

@@ -4,10 +4,11 @@
 import { expect } from 'chai';
 import { StorageError, StorageHost } from '../../src/channel/storage-host.js';
 import { OpenFlag } from '../../src/p9/messages.js';
-import { expectErrno, openSession, text, untext, wipe } from './support.js';
+import { expectErrno, hasJspi, itRefusesL1WithoutJspi, openSession, text, untext, wipe } from './support.js';
 import { TRAP_WRITE_BYTES } from './workers/trap-protocol.js';
 
 describe('L1 failure', function () {
+  if (!hasJspi) return itRefusesL1WithoutJspi();
   this.timeout(60000);
   const root = '/l1-failure';
 

@@ -65,3 +65,23 @@ export function makeElement(attributes: Record<string, string>): HTMLElementTagN
 export function nextEvent(target: EventTarget, type: string): Promise<CustomEvent> {
   return new Promise((resolve) => target.addEventListener(type, (e) => resolve(e as CustomEvent), { once: true }));
 }
+
+/** Whether this browser has JSPI, which the L1 backend needs (Chromium; not Firefox ESR 140). */
+export const hasJspi = typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function' &&
+  typeof (WebAssembly as { promising?: unknown }).promising === 'function';
+
+/**
+ * Where JSPI is missing, the L1 tests are replaced by this one: L1 refuses to open with
+ * backend-unavailable and a message naming JSPI and the way out.
+ */
+export function itRefusesL1WithoutJspi(): void {
+  it('refuses backend="l1" with a message naming JSPI (this browser has none)', async () => {
+    const failure = await StorageHost.start({ root: '/no-jspi', backend: 'l1' }).then(
+      async (host) => { await host.close(); return null; },
+      (e: { code?: string; message: string }) => e,
+    );
+    expect(failure, 'L1 opened without JSPI').to.not.equal(null);
+    expect(failure!.code).to.equal('backend-unavailable');
+    expect(failure!.message).to.match(/JSPI.*backend="m1"/);
+  });
+}

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
-import { Server, launch, newProfileDir, removeProfileDir, startServer, RunningBrowser } from './support/browser.js';
+import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, startServer } from './support/browser.js';
 import type { VmHarness } from '../browser/pages/element-harness.js';
 
 declare const vmHarness: VmHarness;
@@ -15,12 +15,6 @@ declare const vmHarness: VmHarness;
 const repo = new URL('../../../', import.meta.url).pathname;
 const BOOT_TIMEOUT = 180000;
 const attributes = { src: '/guest/out/manifest.json', 'opfs-root': '/snapshot-test', snapshot: 'auto' };
-
-async function openElementPage(profile: string, server: Server): Promise<RunningBrowser> {
-  const b = await launch(profile, `${server.origin}/test/pages/element.html`);
-  await b.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
-  return b;
-}
 
 /** Creates the element and waits for vm-ready; returns how long that took and whether it resumed. */
 async function start(b: RunningBrowser): Promise<{ ms: number; resumed: boolean }> {

@@ -1,4 +1,4 @@
-// The element's wasi engine in real Chromium, with WASI programs compiled from test/wasi at test
+// The element's wasi engine in real Chromium and Firefox, with WASI programs compiled from test/wasi at test
 // time: an emulator-like main loop typed at through the element's terminal (stdin, poll_oneoff with
 // several clocks, args, env, terminal size, files in the share, exit code), the OPFS image cache
 // (revalidated, replaced when the image changes), and the share across a browser relaunch and
@@ -7,7 +7,7 @@
 import { after, before, describe, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { copyFileSync, existsSync } from 'node:fs';
-import { RunningBrowser, Server, launch, newProfileDir, removeProfileDir, startServer } from './support/browser.js';
+import { RunningBrowser, Server, newProfileDir, openElementPage, removeProfileDir, startServer, testBrowsers } from './support/browser.js';
 import { compileWasi, wasmPath } from './support/wasi.js';
 import type { VmHarness } from '../browser/pages/element-harness.js';
 
@@ -17,12 +17,6 @@ const repo = new URL('../../../', import.meta.url).pathname;
 const BOOT_TIMEOUT = 180000;
 
 interface Served { url: string; status: number; bytes: number | undefined }
-
-async function openElementPage(profile: string, server: Server): Promise<RunningBrowser> {
-  const b = await launch(profile, `${server.origin}/test/pages/element.html`);
-  await b.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
-  return b;
-}
 
 /** Types a line into the element's terminal with the keyboard and waits for `reply` after it. */
 async function type(b: RunningBrowser, line: string, reply: string): Promise<string> {
@@ -58,7 +52,7 @@ async function quit(b: RunningBrowser, code: number): Promise<void> {
   assert.deepEqual(exit, { type: 'exit', detail: { code, reason: 'exited' } });
 }
 
-describe('wasi engine', { timeout: 900_000 }, () => {
+for (const browser of testBrowsers) describe(`wasi engine (${browser})`, { timeout: 900_000 }, () => {
   let server: Server;
   const served: Served[] = [];
   let mainloop: string;
@@ -79,7 +73,7 @@ describe('wasi engine', { timeout: 900_000 }, () => {
     const image = '/build/test/wasi/cache-image.wasm';
     copyFileSync(wasmPath(mainloop), wasmPath(image));
     const fetches = () => served.filter((s) => s.url.split('?')[0] === image);
-    const b = await openElementPage(profile, server);
+    const b = await openElementPage(profile, server, browser);
     try {
       await startMainloop(b, { src: image, args: '/mnt/opfs "two words"', env: 'FOO=bar', 'opfs-root': '/wasi-engine' });
       const banner = await b.page.evaluate(() => vmHarness.waitForOutput('ready.*\\n'));
@@ -143,7 +137,7 @@ describe('wasi engine', { timeout: 900_000 }, () => {
     const profile = newProfileDir();
     const wasiAttributes = { src: mainloop, 'opfs-root': '/wasi-cross' };
     try {
-      let b = await openElementPage(profile, server);
+      let b = await openElementPage(profile, server, browser);
       try {
         await startMainloop(b, wasiAttributes);
         await type(b, 'write from-wasi.txt hello from wasi', 'wrote from-wasi.txt');
@@ -154,7 +148,7 @@ describe('wasi engine', { timeout: 900_000 }, () => {
       }
 
       // Relaunched: the v86 guest on the same share (one cold boot) reads it and writes its own.
-      b = await openElementPage(profile, server);
+      b = await openElementPage(profile, server, browser);
       try {
         await b.page.evaluate((a) => vmHarness.create(a), { src: '/guest/out/manifest.json', 'opfs-root': '/wasi-cross' });
         const ready = await waitEvent(b, 'vm-ready', BOOT_TIMEOUT);
@@ -169,7 +163,7 @@ describe('wasi engine', { timeout: 900_000 }, () => {
       // A new browser on the same profile: the wasi engine sees both files, and the image comes
       // from the OPFS cache (revalidated: 304, no bytes).
       const before = served.length;
-      b = await openElementPage(profile, server);
+      b = await openElementPage(profile, server, browser);
       try {
         await startMainloop(b, wasiAttributes);
         assert.deepEqual(await fetchesOf(served, mainloop, before, 1), [304]);

@@ -7,7 +7,15 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 // @ts-expect-error: a plain .mjs module shared with the web-dev-server and test-runner configs.
-import { crossOriginIsolation, chromiumPath, chromiumFlags } from '../../../../web-server-common.mjs';
+import { crossOriginIsolation, chromiumPath, chromiumFlags, firefoxPath } from '../../../../web-server-common.mjs';
+
+export type BrowserName = 'chromium' | 'firefox';
+
+/**
+ * The browsers the node tests that matter most to users run in (guest boot, page and guest files,
+ * relaunch, the wasi engine): Debian's Chromium and Firefox ESR. BROWSERS=chromium picks one.
+ */
+export const testBrowsers = (process.env.BROWSERS ?? 'chromium,firefox').split(',') as BrowserName[];
 
 const repoRoot = new URL('../../../../', import.meta.url).pathname;
 
@@ -76,16 +84,20 @@ function killProcessGroup(browser: Browser): void {
   try { process.kill(-pid, 'SIGKILL'); } catch { try { process.kill(pid, 'SIGKILL'); } catch { /* gone already */ } }
 }
 
-/** Launches Chromium headless on `profileDir` (reuse it to test persistence) and opens `url`. */
-export async function launch(profileDir: string, url: string): Promise<RunningBrowser> {
-  const browser = await puppeteer.launch({
-    executablePath: chromiumPath,
-    ignoreDefaultArgs: true,
-    args: ['--headless', ...chromiumFlags, `--user-data-dir=${profileDir}`, 'about:blank'],
-    handleSIGINT: false,
-    handleSIGTERM: false,
-    handleSIGHUP: false,
-  });
+/**
+ * Launches Chromium (or Firefox, over WebDriver BiDi) headless on `profileDir` (reuse it to test
+ * persistence) and opens `url`.
+ */
+export async function launch(profileDir: string, url: string, name: BrowserName = 'chromium'): Promise<RunningBrowser> {
+  const signals = { handleSIGINT: false, handleSIGTERM: false, handleSIGHUP: false };
+  const browser = name === 'firefox'
+    ? await puppeteer.launch({ browser: 'firefox', executablePath: firefoxPath, headless: true, userDataDir: profileDir, ...signals })
+    : await puppeteer.launch({
+        executablePath: chromiumPath,
+        ignoreDefaultArgs: true,
+        args: ['--headless', ...chromiumFlags, `--user-data-dir=${profileDir}`, 'about:blank'],
+        ...signals,
+      });
   running.add(browser);
   browser.on('disconnected', () => running.delete(browser));
   const page = await browser.newPage();
@@ -101,8 +113,20 @@ export async function launch(profileDir: string, url: string): Promise<RunningBr
 }
 
 /** Opens the test harness page and waits until window.harness is there. */
-export async function openHarness(profileDir: string, server: Server): Promise<RunningBrowser> {
-  const b = await launch(profileDir, `${server.origin}/test/pages/harness.html`);
+export async function openHarness(profileDir: string, server: Server, name: BrowserName = 'chromium'): Promise<RunningBrowser> {
+  const b = await launch(profileDir, `${server.origin}/test/pages/harness.html`, name);
   await b.page.waitForFunction('globalThis.harness !== undefined', { timeout: 30000 });
   return b;
+}
+
+/** Opens the element test page (window.vmHarness); `query` as in test/pages/element.html. */
+export async function openElementPage(profileDir: string, server: Server, name: BrowserName = 'chromium', query = ''): Promise<RunningBrowser> {
+  const b = await launch(profileDir, `${server.origin}/test/pages/element.html${query}`, name);
+  await b.page.waitForFunction('globalThis.vmHarness !== undefined', { timeout: 30000 });
+  return b;
+}
+
+/** Whether the page's browser has JSPI, which backend="l1" needs (Firefox ESR 140 has none). */
+export function hasJspi(b: RunningBrowser): Promise<boolean> {
+  return b.page.evaluate(() => typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function');
 }
