@@ -4,7 +4,7 @@
 //   1. page load to shell prompt, cold (fresh profile each);
 //   2. dd of 16 MiB to and from the share, bs=1M and bs=4k, timed inside the guest;
 //   3. cat of 2,500 small files, timed inside the guest.
-// Prints a markdown section and writes bench/results/guest-<browser>.md (raw numbers in .json).
+// Prints a markdown section and writes bench/results/guest.md (guest-firefox.md; raw numbers in .json).
 //
 //   npm run build:ts && node build/bench/node/guest.js [--boots 3] [--runs 3] [--files 2500] [--wait-load 1.0]
 //     [--browser chromium|firefox] [--boots-only]   (--boots-only: row 1 alone)
@@ -416,8 +416,9 @@ async function main(): Promise<void> {
   const md = report(res, o);
   const outDir = new URL('../../../bench/results/', import.meta.url);
   mkdirSync(outDir, { recursive: true });
-  writeFileSync(new URL(`guest-${o.browser}.md`, outDir), md);
-  writeFileSync(new URL(`guest-${o.browser}.json`, outDir), JSON.stringify(res, null, 1));
+  const name = o.browser === 'chromium' ? 'guest' : `guest-${o.browser}`;
+  writeFileSync(new URL(`${name}.md`, outDir), md);
+  writeFileSync(new URL(`${name}.json`, outDir), JSON.stringify(res, null, 1));
   console.log(md);
 }
 

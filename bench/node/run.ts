@@ -2,7 +2,7 @@
 // a markdown report (also written to bench/results/latest.md, raw numbers to latest.json).
 // Options: --runs N (default 7), --scale X (iteration counts times X; 0.1 for a quick look),
 // --warm-only (skip restarts and the 10,000-file share: for iterating on the channel),
-// --browser chromium|firefox (default chromium; the report names it, results go to latest-<browser>.*).
+// --browser chromium|firefox (default chromium; the report names it; Firefox's go to latest-firefox.*).
 
 import { nodeResolve } from '@rollup/plugin-node-resolve';
 import { copyFileSync, mkdirSync, writeFileSync } from 'node:fs';
@@ -180,8 +180,9 @@ async function main(): Promise<void> {
     const md = report(state.result!, await b.browser.version(), runs, loadBefore, (Date.now() - started) / 1000);
     const outDir = new URL('../../../bench/results/', import.meta.url);
     mkdirSync(outDir, { recursive: true });
-    writeFileSync(new URL(`latest-${browser}.md`, outDir), md);
-    writeFileSync(new URL(`latest-${browser}.json`, outDir), JSON.stringify(state.result, null, 1));
+    const name = browser === 'chromium' ? 'latest' : `latest-${browser}`;
+    writeFileSync(new URL(`${name}.md`, outDir), md);
+    writeFileSync(new URL(`${name}.json`, outDir), JSON.stringify(state.result, null, 1));
     console.log(md);
   } finally {
     await b.close();
