@@ -1,5 +1,6 @@
 // `npm run build`: dist/ for hosting on any base URL.
 //   container-vm.js   the one module a page loads (defines <container-vm>)
+//   index.js          the library API alone (StorageHost, ShareFs, S1, ...), for code that runs no element
 //   storage-worker.js, v86-worker.js, v86.wasm, wasi-worker.js   found beside it through import.meta.url
 //   l1.wasm           the L1 server, loaded by storage-worker.js from beside itself
 //   chunk-*.js        code the entries share
@@ -22,6 +23,7 @@ function assets(files) {
 export default {
   input: {
     'container-vm': 'build/src/container-vm.js',
+    index: 'build/src/index.js',
     'storage-worker': 'build/src/storage-worker.js',
     'v86-worker': 'build/src/v86-worker.js',
     'wasi-worker': 'build/src/wasi-worker.js',

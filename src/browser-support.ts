@@ -51,3 +51,12 @@ export function syncAccessRefused(e: unknown): VmError | null {
   if ((e as { name?: string } | null)?.name !== 'NotSupportedError') return null;
   return new VmError('unsupported-browser', `${NO_SYNC_ACCESS}: it failed with "${(e as Error).message}". Use ${BROWSERS}.`);
 }
+
+/**
+ * container-vm-sw.js, loaded before the element on a page that is not isolated yet, is about to
+ * reload it isolated: the promise settles only if that reload will not happen after all.
+ */
+export function isolationReload(): Promise<void> | null {
+  if (globalThis.crossOriginIsolated) return null;
+  return (globalThis as { containerVmIsolationReload?: Promise<void> }).containerVmIsolationReload ?? null;
+}

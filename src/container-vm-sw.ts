@@ -59,8 +59,12 @@
     }
     if (!window.isSecureContext || !navigator.serviceWorker) return; // the element then explains what is missing
     // Reload once only: if the reloaded page is still not isolated, looping would not help.
+    if (sessionStorage.getItem(RELOADED_KEY)) return;
+    // While the reload is coming, the element waits instead of reporting the page as not isolated;
+    // if it does not come, the element reports it (src/browser-support.ts, isolationReload()).
+    let giveUp!: () => void;
+    (window as { containerVmIsolationReload?: Promise<void> }).containerVmIsolationReload = new Promise<void>((resolve) => { giveUp = resolve; });
     const reload = () => {
-      if (sessionStorage.getItem(RELOADED_KEY)) return;
       sessionStorage.setItem(RELOADED_KEY, '1');
       location.reload();
     };
@@ -68,11 +72,15 @@
       if (!location.href.startsWith(registration.scope)) {
         console.error(`container-vm-sw: this page is outside the service worker's scope ${registration.scope}: ` +
           'put container-vm-sw.js in the page\'s folder or above it.');
+        giveUp();
         return;
       }
       if (navigator.serviceWorker.controller) reload();
       else navigator.serviceWorker.addEventListener('controllerchange', reload);
-    }, (e: unknown) => console.error('container-vm-sw: could not register the service worker:', e));
+    }, (e: unknown) => {
+      console.error('container-vm-sw: could not register the service worker:', e);
+      giveUp();
+    });
   }
 
   if (typeof window === 'undefined') serveAsWorker(self as unknown as ServiceWorkerScopeLike);

@@ -14,7 +14,8 @@ ContainerVm.assets = {
 if (!customElements.get('container-vm')) customElements.define('container-vm', ContainerVm);
 
 export { ContainerVm };
-export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail } from './element/container-vm.js';
+export { assetsIn } from './element/vm-launch.js';
+export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail, ContainerVmEventMap } from './element/container-vm.js';
 export type { ShareFiles } from './element/share-files.js';
 export type { SavedSnapshot } from './element/container-vm.js';
 export type { SnapshotInfo } from './element/snapshot-store.js';

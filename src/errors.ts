@@ -4,6 +4,7 @@ export type VmErrorCode =
   | 'not-isolated'        // no SharedArrayBuffer: COOP/COEP headers missing
   | 'unsupported-browser' // the browser lacks something else the element needs (named in the message)
   | 'no-opfs'             // the browser has no Origin Private File System
+  | 'assets-unreachable'  // the element's own workers or wasm files could not be loaded
   | 'image-unreachable'   // src could not be fetched
   | 'bad-image'           // src is not an image this element understands
   | 'engine-unavailable'  // the engine for this image is not available

@@ -5,6 +5,7 @@ import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.
 import { Backend, HostRequest, WorkerEvent, WorkerReply } from './storage-protocol.js';
 import { SessionState } from '../p9/server-api.js';
 import { pageSupportError } from '../browser-support.js';
+import { explainWorkerFailure, startModuleWorker } from '../module-worker.js';
 
 export interface StorageOptions {
   /** OPFS directory of the share. */
@@ -32,7 +33,7 @@ export class StorageHost {
   private readonly pending = new Map<number, (r: WorkerReply) => void>();
   private doorbell: SharedArrayBuffer | null = null;
 
-  private constructor(private readonly worker: Worker, readonly root: string, readonly backend: Backend, events: Pick<StorageOptions, 'onNoSpace' | 'onFailure'>) {
+  private constructor(private readonly worker: Worker, workerUrl: URL, readonly root: string, readonly backend: Backend, events: Pick<StorageOptions, 'onNoSpace' | 'onFailure'>) {
     worker.onmessage = (e: MessageEvent<WorkerReply | WorkerEvent>) => {
       if ('event' in e.data) {
         if (e.data.event === 'no-space') events.onNoSpace?.();
@@ -42,9 +43,13 @@ export class StorageHost {
       this.pending.get(e.data.id)?.(e.data);
       this.pending.delete(e.data.id);
     };
-    worker.onerror = (e) => {
+    worker.onerror = async (e) => {
       e.preventDefault?.();
-      const failure: WorkerReply = { id: 0, ok: false, error: `the storage worker failed: ${e.message}`, code: 'storage-crashed' };
+      // No message: the script itself could not be loaded (say, from a host without CORS headers).
+      const { code, message } = e.message
+        ? { code: 'storage-failed', message: `the storage worker failed: ${e.message}` }
+        : await explainWorkerFailure(workerUrl, 'storage worker');
+      const failure: WorkerReply = { id: 0, ok: false, error: message, code };
       for (const resolve of this.pending.values()) resolve(failure);
       this.pending.clear();
     };
@@ -54,7 +59,7 @@ export class StorageHost {
     const unsupported = pageSupportError();
     if (unsupported) throw unsupported;
     const url = options.workerUrl ?? new URL('../storage-worker.js', import.meta.url);
-    const host = new StorageHost(new Worker(url, { type: 'module', name: 'container-vm storage' }),
+    const host = new StorageHost(startModuleWorker(url, 'container-vm storage'), url,
       options.root ?? '/shared', options.backend ?? 'm1', options);
     try {
       const reply = await host.request({ type: 'open', root: host.root, backend: host.backend });

@@ -1,35 +1,31 @@
 // <container-vm>: a Linux VM in the page with a terminal and a persistent OPFS share.
+//
+// It behaves like the platform's media elements: connected with a `src` (and autostart on) it
+// starts; a new `src` restarts it with the new image; removed, it stops and closes its share;
+// added again, it has a working terminal and starts again. Starting, stopping and restarting run
+// one after another, in the order they were asked for.
 
-import { LitElement, PropertyDeclarations, css, html, nothing, unsafeCSS } from 'lit';
+import { LitElement, PropertyDeclarations, PropertyValues, html, nothing } from 'lit';
 import { StorageHost } from '../channel/storage-host.js';
-import { ChannelEndpoint } from '../channel/layout.js';
 import { Backend } from '../channel/storage-protocol.js';
 import { ShareFs } from '../p9/share-fs.js';
-import { EngineEvents, RunningEngine, startV86 } from '../engines/v86-host.js';
-import { splitWords, startWasi } from '../engines/wasi-host.js';
 import { VmError, toVmError } from '../errors.js';
-import { engineFor, loadV86Manifest } from './image.js';
+import { isolationReload } from '../browser-support.js';
 import { ShareFiles } from './share-files.js';
 import { TerminalView } from './terminal.js';
-import { xtermCss } from './xterm-styles.js';
+import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
-import { ImportSource, captureDrop, collectItems, importItems } from '../transfer/file-import.js';
-import { ZipExportOptions, exportZip } from '../transfer/zip-export.js';
-import { fetchWithProgress, unpackZip } from '../transfer/zip-import.js';
+import { GuestAgent } from './guest-agent.js';
+import { ElementAssets, LaunchedVm, assetsIn, launchVm } from './vm-launch.js';
+import { ShareTransfers, progressText } from './transfers.js';
+import { ImportSource, captureDrop } from '../transfer/file-import.js';
+import type { ZipExportOptions } from '../transfer/zip-export.js';
 import { ImportResult } from '../transfer/progress.js';
 import { saveBlob } from '../transfer/download.js';
-import { readAll } from '../streams.js';
-import { Snapshot, SnapshotInfo, SnapshotStore, imageKey } from './snapshot-store.js';
+import { Snapshot, SnapshotInfo, SnapshotStore } from './snapshot-store.js';
 import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
-import { V86Image } from '../engines/v86-protocol.js';
 
-/** Where the element's workers and wasm files are; set by the entry module (src/container-vm.ts). */
-export interface ElementAssets {
-  storageWorker: URL;
-  v86Worker: URL;
-  v86Wasm: URL;
-  wasiWorker: URL;
-}
+export type { ElementAssets } from './vm-launch.js';
 
 export type VmState = 'idle' | 'loading' | 'booting' | 'running' | 'stopped' | 'error';
 
@@ -47,6 +43,11 @@ const onUnlessFalse = {
   toAttribute: (v: boolean) => (v ? '' : 'false'),
 };
 
+/** What the status line says for a state with no message of its own. */
+const STATE_TEXT: Record<VmState, string> = {
+  idle: 'Not started', loading: 'Starting…', booting: 'Booting…', running: 'Running', stopped: 'Stopped', error: 'Error',
+};
+
 /**
  * @tagname container-vm
  * @summary Runs a Linux guest (v86 image manifest or container2wasm .wasm) with a terminal and a
@@ -56,22 +57,27 @@ const onUnlessFalse = {
  * @fires vm-ready - The guest is up and its shell is ready for input.
  * @fires progress - Something is loading or being copied: `detail` is `{ what, loaded, total }` (bytes; total 0 when unknown).
  *   `what` is the image URL while the VM loads, or "import", "import-zip", "export-zip" or "download" followed by a name.
- * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do. Does not bubble.
+ * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do. Fired once per failure. Does not bubble.
  * @fires exit - The VM stopped: `detail` is `{ code, reason }`.
  * @fires output - The guest wrote to its console: `detail` is `{ text }` (what the terminal shows, escapes included).
  *
- * @csspart terminal - The terminal's container.
+ * @csspart terminal - The terminal's region.
  * @csspart status - The status line under the terminal (progress and errors).
  * @csspart usage - The site's storage use in the status line (navigator.storage.estimate()).
+ * @csspart start - The start button shown while the VM waits to be started (autostart="false", or after it stopped or failed).
  *
  * @cssprop --container-vm-background - Terminal background colour.
  * @cssprop --container-vm-foreground - Terminal text colour.
  * @cssprop --container-vm-cursor - Terminal cursor colour.
  * @cssprop --container-vm-selection - Terminal selection colour.
  * @cssprop --container-vm-font-family - Terminal font.
- * @cssprop --container-vm-font-size - Terminal font size in pixels.
+ * @cssprop --container-vm-font-size - Terminal font size in pixels (a number).
+ * @cssprop --container-vm-status-background - Status line background.
+ * @cssprop --container-vm-error-background - Status line background when it shows an error.
+ * @cssprop --container-vm-error-foreground - Status line text when it shows an error.
  */
 export class ContainerVm extends LitElement {
+  /** Where every element finds its workers and wasm files, unless its asset-base says otherwise. */
   static assets: ElementAssets | null = null;
 
   static override properties: PropertyDeclarations = {
@@ -85,37 +91,15 @@ export class ContainerVm extends LitElement {
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
+    assetBase: { type: String, attribute: 'asset-base', reflect: true },
+    theme: { type: String, reflect: true },
+    screenReader: { type: Boolean, attribute: 'screen-reader', reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
   };
 
-  static override styles = [
-    unsafeCSS(xtermCss),
-    css`
-      :host {
-        display: flex;
-        flex-direction: column;
-        min-height: 16rem;
-        height: 24rem;
-        background: var(--container-vm-background, #1e1e1e);
-        color: var(--container-vm-foreground, #d4d4d4);
-        border-radius: 6px;
-        overflow: hidden;
-        contain: content;
-      }
-      [part='terminal'] { flex: 1; min-height: 0; padding: 4px 0 0 6px; }
-      [part='status'] {
-        display: flex; align-items: center; gap: 0.75em;
-        font: 12px/1.6 system-ui, sans-serif; padding: 2px 8px;
-        background: rgba(127, 127, 127, 0.15);
-      }
-      [part='status'].error { background: #5a1d1d; color: #ffd7d7; }
-      :host([dropping]) [part='terminal'] { outline: 2px dashed var(--container-vm-cursor, #4fc1ff); outline-offset: -6px; }
-      progress { flex: 0 0 8em; height: 0.6em; }
-      [part='usage'] { margin-left: auto; opacity: 0.75; white-space: nowrap; }
-    `,
-  ];
+  static override styles = elementStyles;
 
-  /** The image: a v86 manifest (.json) or a container2wasm image (.wasm). */
+  /** The image: a v86 manifest (.json) or a container2wasm image (.wasm). Setting it (re)starts the VM when autostart is on. */
   declare src: string;
   /** auto (from src), v86 or wasi. */
   declare engine: 'auto' | 'v86' | 'wasi';
@@ -138,8 +122,18 @@ export class ContainerVm extends LitElement {
   declare snapshot: string;
   /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
   declare persist: boolean;
+  /**
+   * The URL of the folder holding the element's workers and wasm files (dist/), when they are not
+   * beside container-vm.js: a bundled page, or a host that splits its files.
+   */
+  declare assetBase: string;
+  /** auto (the page's prefers-color-scheme), dark or light. */
+  declare theme: 'auto' | 'dark' | 'light';
+  /** Turns on xterm's screen reader mode: the terminal's text is exposed to assistive technology. */
+  declare screenReader: boolean;
   /** What the VM is doing; reflected as the `state` attribute for styling. */
   declare state: VmState;
+
   /** The status line's text and the progress bar's fill (0..1, null: no bar). */
   private statusText = '';
   private progressFraction: number | null = null;
@@ -149,15 +143,33 @@ export class ContainerVm extends LitElement {
 
   private terminal: TerminalView | null = null;
   private storage: Promise<{ host: StorageHost; fs: ShareFs }> | null = null;
-  private running: RunningEngine | null = null;
-  private vmEndpoint: ChannelEndpoint | null = null;
+  private vm: LaunchedVm | null = null;
+  private agent: GuestAgent | null = null;
+  /** Start, stop and restart, one after another. */
+  private lifecycle: Promise<unknown> = Promise.resolve();
+  /** A start queued or running (start() while one is pending returns it). */
   private starting: Promise<void> | null = null;
-  /** The image running now; saveSnapshot() records it with the state. */
-  private image: V86Image | null = null;
+  private shutdownTimer: ReturnType<typeof setTimeout> | null = null;
+  private shuttingDown: Promise<void> | null = null;
   private savingSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
   private readonly files = new ShareFiles(() => this.openStorage());
+  private readonly transfers = new ShareTransfers(async () => (await this.openStorage()).fs, {
+    progress: (what, text, fraction, loaded, total) => {
+      this.transferText = text;
+      this.progressFraction = fraction;
+      this.requestUpdate();
+      this.emit<ProgressDetail>('progress', { what, loaded, total });
+    },
+    ended: () => {
+      this.transferText = null;
+      this.progressFraction = null;
+      this.requestUpdate();
+      // A copy (or a failed one) changes what the site stores: keep the status line's figure true.
+      if (this.storage) void this.storageUsage().catch(() => undefined);
+    },
+  });
 
   constructor() {
     super();
@@ -171,6 +183,9 @@ export class ContainerVm extends LitElement {
     this.autostart = true;
     this.snapshot = '';
     this.persist = false;
+    this.assetBase = '';
+    this.theme = 'auto';
+    this.screenReader = false;
     this.state = 'idle';
   }
 
@@ -180,28 +195,36 @@ export class ContainerVm extends LitElement {
   }
 
   override render() {
+    const waiting = !!this.src && (this.state === 'stopped' || this.state === 'error' || (this.state === 'idle' && !this.autostart));
     return html`
-      <div part="terminal"></div>
+      <div part="terminal" role="region" aria-label="Linux terminal"></div>
+      ${waiting ? html`<button part="start" @click=${() => void this.start().catch(() => undefined)}>Start</button>` : nothing}
       <div part="status" class=${this.state === 'error' ? 'error' : ''} role="status" aria-live="polite">
-        <span>${this.transferText ?? (this.statusText || this.state)}</span>
+        <span>${this.transferText ?? (this.statusText || STATE_TEXT[this.state])}</span>
         ${this.progressFraction !== null ? html`<progress max="1" .value=${this.progressFraction}></progress>` : nothing}
         ${this.usage ? html`<span part="usage">${usageText(this.usage)}</span>` : nothing}
       </div>
+      <span class="theme-probe" aria-hidden="true"></span>
     `;
   }
 
   override connectedCallback(): void {
     super.connectedCallback();
+    if (this.shutdownTimer !== null) {
+      // Moved within the page (removed and added back in one go): nothing stops.
+      clearTimeout(this.shutdownTimer);
+      this.shutdownTimer = null;
+    } else if (this.hasUpdated) {
+      // Added back after it was shut down: a new terminal, and a new start when autostart is on.
+      void (this.shuttingDown ?? Promise.resolve()).then(() => {
+        if (!this.isConnected) return;
+        this.requestUpdate();
+        if (this.autostart && this.src && !this.vm) void this.start().catch(() => undefined);
+      });
+    }
     this.addEventListener('dragover', this.onDragOver);
     this.addEventListener('dragleave', this.onDragLeave);
     this.addEventListener('drop', this.onDrop);
-  }
-
-  override firstUpdated(): void {
-    const container = this.renderRoot.querySelector<HTMLElement>('[part="terminal"]')!;
-    this.terminal = new TerminalView(container, this, (data) => this.running?.input(data));
-    // Start after this first render settles, so starting's own state changes render once more.
-    if (this.autostart && this.src) void this.updateComplete.then(() => this.start());
   }
 
   override disconnectedCallback(): void {
@@ -209,29 +232,49 @@ export class ContainerVm extends LitElement {
     this.removeEventListener('dragover', this.onDragOver);
     this.removeEventListener('dragleave', this.onDragLeave);
     this.removeEventListener('drop', this.onDrop);
-    void this.shutdown();
+    this.shutdownTimer = setTimeout(() => {
+      this.shutdownTimer = null;
+      this.shuttingDown = this.shutdown().finally(() => { this.shuttingDown = null; });
+    }, 0);
   }
 
-  /** Starts the VM (and the share, if it is not open yet). Resolves once the emulator runs. */
+  override updated(changed: PropertyValues<this>): void {
+    if (!this.terminal && this.isConnected) this.createTerminal();
+    if (changed.has('screenReader') && this.terminal) this.terminal.screenReader = this.screenReader;
+    const storageChanged = (changed.has('opfsRoot') && changed.get('opfsRoot') !== undefined) ||
+      (changed.has('backend') && changed.get('backend') !== undefined);
+    if (storageChanged && this.storage) {
+      // Another share: close this one (stopping a VM that uses it) and start again if it ran.
+      const wasRunning = !!this.vm || !!this.starting;
+      void this.queue(async () => {
+        await this.stopVm('stopped');
+        await this.closeStorage();
+      });
+      if (wasRunning) void this.start().catch(() => undefined);
+      return;
+    }
+    if (!changed.has('src') || !this.isConnected) return;
+    if (this.vm || this.starting) {
+      // A new image, like a <video>'s new src: the old one stops, the new one starts.
+      void this.queue(() => this.stopVm('stopped'));
+      if (this.src) void this.start().catch(() => undefined);
+    } else if (this.autostart && this.src) {
+      void this.start().catch(() => undefined);
+    }
+  }
+
+  /** Starts the VM (and opens the share, if it is not open yet). Resolves once the emulator runs. */
   start(): Promise<void> {
-    if (this.running) return Promise.resolve();
-    this.starting ??= this.boot().finally(() => { this.starting = null; });
+    this.starting ??= this.queue(() => this.boot()).finally(() => { this.starting = null; });
     return this.starting;
   }
 
   /** Stops the VM; the share stays open for `fs`. */
-  async stop(): Promise<void> {
-    await this.starting?.catch(() => undefined);
-    const engine = this.running;
-    if (!engine) return;
-    this.running = null;
-    this.image = null;
-    await engine.stop();
-    await this.releaseVmEndpoint();
-    this.setState('stopped', 'Stopped');
-    this.emit<ExitDetail>('exit', { code: null, reason: 'stopped' });
+  stop(): Promise<void> {
+    return this.queue(() => this.stopVm('stopped'));
   }
 
+  /** Stops the VM and starts it again. */
   async restart(): Promise<void> {
     await this.stop();
     this.terminal?.write('\r\n');
@@ -251,38 +294,33 @@ export class ContainerVm extends LitElement {
    * pauses while its state is taken, then runs on while the state is compressed and stored.
    */
   async saveSnapshot(): Promise<SavedSnapshot> {
-    const engine = this.running;
-    if (!engine || !this.image || !this.vmEndpoint || this.state !== 'running') {
+    const vm = this.vm;
+    if (!vm?.image || this.state !== 'running') {
       throw new VmError('snapshot-failed', 'saveSnapshot() needs a running v86 VM whose shell is ready: call it after vm-ready.');
     }
     if (this.savingSnapshot) throw new VmError('snapshot-failed', 'a snapshot is being saved already: await the first saveSnapshot().');
     this.savingSnapshot = true;
     try {
-      return await this.writeSnapshot(engine, this.vmEndpoint, this.image);
+      const { host } = await this.openStorage();
+      const pausedAt = performance.now();
+      const state = await vm.engine.pauseAndSave();
+      let session;
+      try {
+        session = await host.exportSession(vm.endpoint);
+      } finally {
+        vm.engine.resume();
+      }
+      const pausedMs = performance.now() - pausedAt;
+      try {
+        const info = await (await SnapshotStore.open(this.opfsRoot)).save(state, session, vm.image);
+        void this.storageUsage();
+        return { ...info, pausedMs };
+      } catch (e) {
+        if ((e as { name?: string }).name === 'QuotaExceededError') this.quotaExceeded();
+        throw new VmError('snapshot-failed', `could not store the snapshot: ${toVmError(e, 'snapshot-failed').message}. The previous snapshot, if any, is kept.`);
+      }
     } finally {
       this.savingSnapshot = false;
-    }
-  }
-
-  private async writeSnapshot(engine: RunningEngine, endpoint: ChannelEndpoint, image: V86Image): Promise<SavedSnapshot> {
-    const { host } = await this.openStorage();
-    const pausedAt = performance.now();
-    const state = await engine.pauseAndSave();
-    let session;
-    try {
-      session = await host.exportSession(endpoint);
-    } finally {
-      engine.resume();
-    }
-    const pausedMs = performance.now() - pausedAt;
-    try {
-      const info = await (await SnapshotStore.open(this.opfsRoot)).save(state, session, image);
-      void this.storageUsage();
-      return { ...info, pausedMs };
-    } catch (e) {
-      const err = toVmError(e, 'snapshot-failed');
-      if ((e as { name?: string }).name === 'QuotaExceededError') this.quotaExceeded();
-      throw new VmError('snapshot-failed', `could not store the snapshot: ${err.message}. The previous snapshot, if any, is kept.`);
     }
   }
 
@@ -298,7 +336,7 @@ export class ContainerVm extends LitElement {
 
   /** Types text into the VM's console, as if on the keyboard. */
   send(text: string): void {
-    this.running?.input(text);
+    this.vm?.engine.input(text);
   }
 
   /**
@@ -306,21 +344,18 @@ export class ContainerVm extends LitElement {
    * a drop's DataTransfer, a FileList, Files, or File System Access handles.
    */
   importFiles(source: ImportSource, dest = ''): Promise<ImportResult> {
-    return this.transfer('import', sourceName(source), async (fs, progress) => importItems(fs, await collectItems(source), dest, progress));
+    const name = typeof FileSystemHandle !== 'undefined' && source instanceof FileSystemHandle ? source.name : 'files';
+    return this.reported(this.transfers.importFiles(source, dest, name));
   }
 
   /** Fetches a zip file and unpacks it into the share under `dest`: to seed a share. */
   importZip(url: string, dest = ''): Promise<ImportResult> {
-    const name = new URL(url, document.baseURI).pathname.split('/').pop() || url;
-    return this.transfer('import-zip', name, async (fs, progress) => {
-      const zip = await fetchWithProgress(url, (loaded, total) => progress(loaded, total, 'Downloading'));
-      return unpackZip(fs, zip, dest, (loaded, total) => progress(loaded, total, 'Unpacking'));
-    });
+    return this.reported(this.transfers.importZip(url, dest));
   }
 
   /** The share (or the folder `path` of it) as a zip file, with modes, symlinks and mtimes. */
   exportZip(path = '', options: Omit<ZipExportOptions, 'onProgress'> = {}): Promise<Blob> {
-    return this.transfer('export-zip', path || 'share', (fs, progress) => exportZip(fs, path, { ...options, onProgress: progress }));
+    return this.reported(this.transfers.exportZip(path, options));
   }
 
   /** Saves the share (or the folder `path`) as a zip download named `filename`. */
@@ -330,42 +365,17 @@ export class ContainerVm extends LitElement {
 
   /** Saves one file of the share as a download. */
   downloadFile(path: string): Promise<void> {
-    const name = path.split('/').filter(Boolean).pop() ?? 'file';
-    return this.transfer('download', name, async (fs, progress) => {
-      const { size } = await fs.stat(path);
-      const bytes = await readAll(await fs.readStream(path), (loaded) => progress(loaded, size));
-      saveBlob(new Blob([bytes]), name);
-    });
+    return this.reported(this.transfers.downloadFile(path));
   }
 
-  /**
-   * Runs one copy in or out of the share: progress events and the status line while it runs, an
-   * `error` event (and a rejected promise) if it fails. The VM keeps running either way.
-   */
-  private async transfer<T>(kind: string, name: string, work: (fs: ShareFs, progress: (loaded: number, total: number, verb?: string) => void) => Promise<T>): Promise<T> {
-    const what = `${kind} ${name}`;
-    const progress = (loaded: number, total: number, verb = TRANSFER_VERBS[kind] ?? kind) => {
-      this.transferText = progressText(verb, name, loaded, total);
-      this.progressFraction = total ? loaded / total : null;
-      this.requestUpdate();
-      this.emit<ProgressDetail>('progress', { what, loaded, total });
-    };
+  /** A copy's failure is an `error` event (once) and a rejected promise; the VM keeps running. */
+  private async reported<T>(work: Promise<T>): Promise<T> {
     try {
-      const { fs } = await this.openStorage();
-      return await work(fs, progress);
+      return await work;
     } catch (e) {
-      const err = e instanceof VmError ? e : new VmError('transfer-failed', `${TRANSFER_VERBS[kind] ?? kind} ${name} failed: ${e instanceof Error ? e.message : String(e)}`);
-      if (!err.reported) {
-        err.reported = true;
-        this.emit<ErrorDetail>('error', { code: err.code, message: err.message });
-      }
+      const err = toVmError(e, 'transfer-failed');
+      this.report(err);
       throw err;
-    } finally {
-      this.transferText = null;
-      this.progressFraction = null;
-      this.requestUpdate();
-      // An import (or a failed one) changes what the site stores: keep the status line's figure true.
-      if (this.storage) void this.storageUsage().catch(() => undefined);
     }
   }
 
@@ -382,89 +392,104 @@ export class ContainerVm extends LitElement {
     this.toggleAttribute('dropping', false);
     if (!e.dataTransfer?.types.includes('Files')) return;
     e.preventDefault();
-    // The drop's items are readable only now, before the first await.
-    const items = captureDrop(e.dataTransfer);
-    // A failure is reported by the error event; there is no caller to reject to.
-    this.transfer('import', 'dropped files', async (fs, progress) => importItems(fs, await items, '', progress)).catch(() => undefined);
+    // The drop's items are readable only now, before the first await. A failure is reported by
+    // the error event; there is no caller to reject to.
+    this.reported(this.transfers.importFiles(captureDrop(e.dataTransfer), '', 'dropped files')).catch(() => undefined);
   };
 
+  /** Runs `op` after every start, stop and restart asked for before it. */
+  private queue<T>(op: () => Promise<T>): Promise<T> {
+    const run = this.lifecycle.then(op);
+    this.lifecycle = run.catch(() => undefined);
+    return run;
+  }
+
+  private createTerminal(): void {
+    const container = this.renderRoot.querySelector<HTMLElement>('[part="terminal"]')!;
+    const probe = this.renderRoot.querySelector<HTMLElement>('.theme-probe')!;
+    this.terminal = new TerminalView(container, probe, {
+      onInput: (data) => this.vm?.engine.input(data),
+      onResize: (cols, rows) => this.agent?.resized(cols, rows),
+      screenReader: this.screenReader,
+    });
+  }
+
   private async boot(): Promise<void> {
+    if (this.vm) return;
     try {
       this.setState('loading', 'Starting…');
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
-      const kind = this.engine === 'auto' ? engineFor(this.src) : this.engine;
-      if (!this.src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
-      if (kind !== 'v86' && kind !== 'wasi') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
-      const assets = this.requireAssets();
-      // Set once a v86 image is known to match the stored snapshot (read before the events fire).
-      let resumed: Snapshot | null = null;
-      const events: EngineEvents = {
-        output: (data) => {
-          this.terminal?.write(data);
-          this.emit<OutputDetail>('output', { text: this.outputDecoder.decode(data, { stream: true }) });
-          if (kind === 'v86' && this.marker.scan(data)) {
-            this.setState('running', 'Running');
-            this.emit('vm-ready', {});
-          }
-        },
+      this.marker.reset();
+      const agent = new GuestAgent((line) => this.vm?.engine.agent(line));
+      const size = this.terminal?.size ?? { cols: 80, rows: 24 };
+      agent.resized(size.cols, size.rows);
+      const vm = await launchVm({
+        src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
+        assets: this.requireAssets(), host, terminalSize: size, snapshot,
+      }, {
+        output: (data) => this.guestOutput(vm, data),
+        agentOutput: (data) => agent.receive(data),
         progress: (what, loaded, total) => {
           const name = what.split('/').pop() ?? what;
-          this.setState('loading', progressText('Downloading', name, loaded, total));
           this.progressFraction = total ? loaded / total : null;
-          this.requestUpdate();
+          this.setState('loading', progressText('Downloading', name, loaded, total));
           this.emit<ProgressDetail>('progress', { what, loaded, total });
         },
-        started: () => {
-          this.progressFraction = null;
-          this.terminal?.focus();
-          const from = resumed;
-          if (kind === 'wasi') {
-            // A WASI program reads its input from the start: it is ready as soon as it runs.
-            this.setState('running', 'Running');
-            this.emit('vm-ready', {});
-          } else if (!from) {
-            this.setState('booting', 'Booting…');
-          } else {
-            // The snapshot was taken with the shell ready (saveSnapshot() requires it).
-            this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${from.savedAt.toLocaleString()}]\x1b[0m\r\n`);
-            this.setState('running', 'Running');
-            this.emit('vm-ready', {});
-          }
-        },
-        error: (e) => {
-          if (resumed && e.code === 'snapshot-failed' && this.state !== 'running') void this.bootAfterBadSnapshot(e);
-          else this.fail(e);
-        },
-      };
-      if (kind === 'wasi') {
-        const args = splitWords(this.args);
-        const env = splitWords(this.env);
-        // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
-        this.vmEndpoint = await host.connect(2);
-        this.image = null;
-        const size = this.terminal?.size ?? { cols: 80, rows: 24 };
-        this.running = startWasi(assets.wasiWorker, {
-          src: new URL(this.src, location.href).href, args, env, mount: this.mount, share: this.vmEndpoint, ...size,
-        }, {
-          ...events,
-          exited: (code) => void this.exited(code),
-          // The engine's worker is gone after an error: let start() run the program again.
-          error: (e) => { this.running = null; void this.releaseVmEndpoint(); this.fail(e); },
-        });
-        return;
-      }
-      const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
-      resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
-      // A resumed guest still holds its 9P fids: the new session gets them back, by path.
-      this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
-      this.marker.reset();
-      this.image = image;
-      this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, events, resumed?.state);
+        started: () => this.vmStarted(vm),
+        exited: (code) => void this.queue(() => this.vmExited(vm, code)),
+        error: (e) => this.vmFailed(vm, e),
+      });
+      this.vm = vm;
+      this.agent = agent;
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
+  }
+
+  private guestOutput(vm: LaunchedVm, data: Uint8Array): void {
+    this.terminal?.write(data);
+    this.emit<OutputDetail>('output', { text: this.outputDecoder.decode(data, { stream: true }) });
+    if (vm.kind === 'v86' && this.marker.scan(data)) this.ready();
+  }
+
+  private vmStarted(vm: LaunchedVm): void {
+    this.progressFraction = null;
+    this.terminal?.focus();
+    if (vm.kind === 'wasi') {
+      // A WASI program reads its input from the start: it is ready as soon as it runs.
+      this.ready();
+    } else if (vm.resumed) {
+      // The snapshot was taken with the shell ready (saveSnapshot() requires it).
+      this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${vm.resumed.savedAt.toLocaleString()}]\x1b[0m\r\n`);
+      this.agent?.resumed();
+      this.ready();
+    } else {
+      this.setState('booting', 'Booting…');
+    }
+  }
+
+  private ready(): void {
+    this.setState('running', 'Running');
+    this.emit('vm-ready', {});
+  }
+
+  private vmFailed(vm: LaunchedVm, e: VmError): void {
+    if (vm !== this.vm) return;
+    if (vm.resumed && e.code === 'snapshot-failed' && this.state !== 'running') {
+      void this.queue(() => this.bootAfterBadSnapshot(e));
+      return;
+    }
+    // A VM that failed before it ran (or a WASI program, whose worker is gone) is let go, so that
+    // start() can try again; a running guest keeps running.
+    if (vm.kind === 'wasi' || this.state !== 'running') {
+      void this.queue(async () => {
+        await vm.engine.stop();
+        await this.releaseVm(vm);
+      });
+    }
+    this.fail(e);
   }
 
   /** The latest snapshot, or null (none, or unreadable: then the VM boots cold). */
@@ -485,11 +510,12 @@ export class ContainerVm extends LitElement {
   private async bootAfterBadSnapshot(e: VmError): Promise<void> {
     console.warn(`container-vm: ${e.message}; it is discarded and the VM boots instead`);
     await this.discardSnapshot().catch(() => undefined);
-    const engine = this.running;
-    this.running = null;
-    await engine?.stop();
-    await this.releaseVmEndpoint();
-    await this.start();
+    const vm = this.vm;
+    if (vm) {
+      await vm.engine.stop();
+      await this.releaseVm(vm);
+    }
+    await this.boot();
   }
 
   /** A write failed for want of quota: the guest got ENOSPC; nothing stored before is lost. */
@@ -505,25 +531,49 @@ export class ContainerVm extends LitElement {
   }
 
   /** The WASI program ended by itself: the share stays open, `start()` runs it again. */
-  private async exited(code: number): Promise<void> {
-    this.running = null;
-    await this.releaseVmEndpoint();
+  private async vmExited(vm: LaunchedVm, code: number): Promise<void> {
+    if (vm !== this.vm) return;
+    await this.releaseVm(vm);
     this.setState('stopped', `Exited with code ${code}`);
     this.emit<ExitDetail>('exit', { code, reason: 'exited' });
   }
 
+  private async stopVm(reason: 'stopped'): Promise<void> {
+    const vm = this.vm;
+    if (!vm) return;
+    await vm.engine.stop();
+    await this.releaseVm(vm);
+    this.setState('stopped', STATE_TEXT.stopped);
+    this.emit<ExitDetail>('exit', { code: null, reason });
+  }
+
+  /** Forgets a VM whose engine has stopped, and ends its share connection. */
+  private async releaseVm(vm: LaunchedVm): Promise<void> {
+    if (this.vm === vm) {
+      this.vm = null;
+      this.agent = null;
+    }
+    if (this.storage) await (await this.storage).host.disconnect(vm.endpoint).catch(() => undefined);
+  }
+
   /**
    * Opens the share once: starts the storage worker and fires opfs-ready. A failure fires one
-   * `error` (the VmError is marked reported) and stops the worker, releasing the share's lock, so
-   * the next call can try again without a false share-busy.
+   * `error` and stops the worker, releasing the share's lock, so the next call can try again
+   * without a false share-busy.
    */
   private openStorage(): Promise<{ host: StorageHost; fs: ShareFs }> {
     this.storage ??= (async () => {
       let host: StorageHost | null = null;
       try {
-        const assets = this.requireAssets();
+        const reload = isolationReload();
+        if (reload) {
+          // The service-worker option reloads the page isolated in a moment: not an error (yet).
+          this.setState('loading', 'Reloading the page with cross-origin isolation…');
+          await reload;
+        }
         host = await StorageHost.start({
-          root: this.opfsRoot, backend: this.backend, workerUrl: assets.storageWorker, onNoSpace: () => this.quotaExceeded(),
+          root: this.opfsRoot, backend: this.backend, workerUrl: this.requireAssets().storageWorker,
+          onNoSpace: () => this.quotaExceeded(),
           onFailure: (e) => this.fail(toVmError(e, 'storage-failed')),
         });
         const fs = await ShareFs.connect(await host.connect(4));
@@ -543,33 +593,46 @@ export class ContainerVm extends LitElement {
     return this.storage;
   }
 
-  private requireAssets(): ElementAssets {
-    if (!ContainerVm.assets) throw new VmError('engine-failed', 'container-vm was loaded without its entry module: import container-vm.js, not the element class alone.');
-    return ContainerVm.assets;
-  }
-
-  private async releaseVmEndpoint(): Promise<void> {
-    const endpoint = this.vmEndpoint;
-    this.vmEndpoint = null;
-    if (endpoint && this.storage) await (await this.storage).host.disconnect(endpoint).catch(() => undefined);
-  }
-
-  private async shutdown(): Promise<void> {
-    await this.stop().catch(() => undefined);
+  private async closeStorage(): Promise<void> {
     const storage = this.storage;
     this.storage = null;
     if (storage) await (await storage.catch(() => null))?.host.close();
-    this.terminal?.dispose();
-    this.terminal = null;
   }
 
-  /** Reports an error: state, terminal line and one `error` event (none if it was reported already). */
+  private requireAssets(): ElementAssets {
+    // A folder: "https://cdn.example/container-vm" means the folder, not a file in its parent.
+    if (this.assetBase) return assetsIn(new URL(this.assetBase.replace(/\/?$/, '/'), document.baseURI));
+    if (!ContainerVm.assets) {
+      throw new VmError('assets-unreachable', 'container-vm was loaded without its entry module: import container-vm.js (or set asset-base to the folder of its files), not the element class alone.');
+    }
+    return ContainerVm.assets;
+  }
+
+  /** Removed from the page: the VM stops, the share closes, the terminal goes (made again when added back). */
+  private async shutdown(): Promise<void> {
+    await this.queue(async () => {
+      await this.stopVm('stopped');
+      await this.closeStorage();
+    });
+    this.terminal?.dispose();
+    this.terminal = null;
+    this.setState('idle', '');
+  }
+
+  /** Reports an error: state, terminal line and one `error` event. */
   private fail(e: VmError): void {
     if (e.reported) return;
-    e.reported = true;
     this.progressFraction = null;
     this.setState('error', e.message);
-    this.terminal?.write(`\r\n\x1b[31mcontainer-vm: ${e.message}\x1b[0m\r\n`);
+    // Bright red: the terminal raises it to 4.5:1 contrast against any background (minimumContrastRatio).
+    this.terminal?.write(`\r\n\x1b[91mcontainer-vm: ${e.message}\x1b[0m\r\n`);
+    this.report(e);
+  }
+
+  /** Fires the `error` event for `e` unless it was fired already. */
+  private report(e: VmError): void {
+    if (e.reported) return;
+    e.reported = true;
     this.emit<ErrorDetail>('error', { code: e.code, message: e.message });
   }
 
@@ -580,26 +643,27 @@ export class ContainerVm extends LitElement {
   }
 
   private emit<T>(type: string, detail: T): void {
-    dispatch(this, type, detail);
+    // `error` does not bubble, like an <img>'s: on window it would look like an uncaught exception.
+    const bubbles = type !== 'error';
+    this.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
   }
 }
 
-/** Fires one of the element's events. `error` does not bubble, like an <img>'s: on window it would look like an uncaught exception. */
-function dispatch<T>(target: EventTarget, type: string, detail: T): void {
-  const bubbles = type !== 'error';
-  target.dispatchEvent(new CustomEvent<T>(type, { detail, bubbles, composed: bubbles }));
+/** The element's events, so that `vm.addEventListener('error', (e) => e.detail.code)` is typed. */
+export interface ContainerVmEventMap extends Omit<HTMLElementEventMap, 'error' | 'progress'> {
+  'opfs-ready': CustomEvent<OpfsReadyDetail>;
+  'vm-ready': CustomEvent<Record<string, never>>;
+  progress: CustomEvent<ProgressDetail>;
+  error: CustomEvent<ErrorDetail>;
+  exit: CustomEvent<ExitDetail>;
+  output: CustomEvent<OutputDetail>;
 }
 
-const TRANSFER_VERBS: Record<string, string> = { import: 'Importing', 'import-zip': 'Importing', 'export-zip': 'Zipping', download: 'Downloading' };
-
-/** "Downloading bzImage: 1.2 MiB of 5.0 MiB" (without "of …" when the total is unknown). */
-function progressText(verb: string, name: string, loaded: number, total: number): string {
-  return total ? `${verb} ${name}: ${formatBytes(loaded)} of ${formatBytes(total)}` : `${verb} ${name}: ${formatBytes(loaded)}`;
-}
-
-function sourceName(source: ImportSource): string {
-  if (typeof FileSystemHandle !== 'undefined' && source instanceof FileSystemHandle) return source.name;
-  return 'files';
+export interface ContainerVm {
+  addEventListener<K extends keyof ContainerVmEventMap>(type: K, listener: (this: ContainerVm, ev: ContainerVmEventMap[K]) => unknown, options?: boolean | AddEventListenerOptions): void;
+  addEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | AddEventListenerOptions): void;
+  removeEventListener<K extends keyof ContainerVmEventMap>(type: K, listener: (this: ContainerVm, ev: ContainerVmEventMap[K]) => unknown, options?: boolean | EventListenerOptions): void;
+  removeEventListener(type: string, listener: EventListenerOrEventListenerObject, options?: boolean | EventListenerOptions): void;
 }
 
 declare global {

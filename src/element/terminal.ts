@@ -1,39 +1,48 @@
-// The element's terminal: xterm.js fitted to its container, themed from CSS custom properties.
+// The element's terminal: xterm.js fitted to its container and themed from the element's computed
+// style (styles.ts), live: a change of theme, of a --container-vm-* property or of the page's
+// colour scheme reaches the terminal through the theme probe's transitions.
 
-import { Terminal } from '@xterm/xterm';
+import { ITheme, Terminal } from '@xterm/xterm';
 import { FitAddon } from '@xterm/addon-fit';
+
+export interface TerminalOptions {
+  onInput(data: string): void;
+  /** The terminal's size in characters changed (after a refit). */
+  onResize(cols: number, rows: number): void;
+  screenReader: boolean;
+}
 
 export class TerminalView {
   private readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
   private readonly resizeObserver: ResizeObserver;
+  private readonly onThemeChange = () => this.applyTheme();
 
-  constructor(container: HTMLElement, host: HTMLElement, onInput: (data: string) => void) {
-    const style = getComputedStyle(host);
-    const prop = (name: string, fallback: string) => style.getPropertyValue(name).trim() || fallback;
+  constructor(container: HTMLElement, private readonly probe: HTMLElement, options: TerminalOptions) {
     this.term = new Terminal({
       convertEol: false,
       cursorBlink: true,
       scrollback: 5000,
-      // Lets the guest ask for the window size (CSI 18 t): a serial console has no other way.
+      screenReaderMode: options.screenReader,
+      // Whatever colours a theme or the guest picks, text stays readable (WCAG AA).
+      minimumContrastRatio: 4.5,
+      // Lets a program ask for the window size (CSI 18 t).
       windowOptions: { getWinSizeChars: true },
-      fontFamily: prop('--container-vm-font-family', 'ui-monospace, "DejaVu Sans Mono", Menlo, Consolas, monospace'),
-      fontSize: Number.parseFloat(prop('--container-vm-font-size', '14')),
-      theme: {
-        background: prop('--container-vm-background', '#1e1e1e'),
-        foreground: prop('--container-vm-foreground', '#d4d4d4'),
-        cursor: prop('--container-vm-cursor', '#d4d4d4'),
-        selectionBackground: prop('--container-vm-selection', '#264f78'),
-      },
+      ...this.readTheme(),
     });
     this.term.loadAddon(this.fitAddon);
     this.term.open(container);
-    this.term.onData(onInput);
+    this.term.onData(options.onInput);
+    this.term.onResize(({ cols, rows }) => options.onResize(cols, rows));
     // Refit whenever the element changes size; fitting a hidden element would give 0 columns.
+    // Shown again after being hidden, the theme may have changed meanwhile without transitions.
     this.resizeObserver = new ResizeObserver(() => {
-      if (container.clientWidth > 0 && container.clientHeight > 0) this.fitAddon.fit();
+      if (container.clientWidth === 0 || container.clientHeight === 0) return;
+      this.applyTheme();
+      this.fitAddon.fit();
     });
     this.resizeObserver.observe(container);
+    probe.addEventListener('transitionend', this.onThemeChange);
   }
 
   write(data: Uint8Array | string): void {
@@ -44,12 +53,43 @@ export class TerminalView {
     this.term.focus();
   }
 
+  set screenReader(on: boolean) {
+    this.term.options.screenReaderMode = on;
+  }
+
   get size(): { cols: number; rows: number } {
     return { cols: this.term.cols, rows: this.term.rows };
   }
 
   dispose(): void {
+    this.probe.removeEventListener('transitionend', this.onThemeChange);
     this.resizeObserver.disconnect();
     this.term.dispose();
+  }
+
+  private applyTheme(): void {
+    const { theme, fontFamily, fontSize } = this.readTheme();
+    const o = this.term.options;
+    if (JSON.stringify(o.theme) !== JSON.stringify(theme)) o.theme = theme;
+    if (o.fontFamily !== fontFamily) o.fontFamily = fontFamily;
+    if (o.fontSize !== fontSize) {
+      o.fontSize = fontSize;
+      this.fitAddon.fit();
+    }
+  }
+
+  private readTheme(): { theme: ITheme; fontFamily: string; fontSize: number } {
+    const s = getComputedStyle(this.probe);
+    return {
+      theme: {
+        background: s.backgroundColor,
+        foreground: s.color,
+        cursor: s.borderTopColor,
+        cursorAccent: s.backgroundColor,
+        selectionBackground: s.borderBottomColor,
+      },
+      fontFamily: s.fontFamily,
+      fontSize: Number.parseFloat(s.fontSize) || 14,
+    };
   }
 }

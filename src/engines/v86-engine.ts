@@ -110,6 +110,8 @@ export class V86Engine {
   private share: Share9p | null = null;
   private output: number[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
+  private agentOutput: number[] = [];
+  private readonly encoder = new TextEncoder();
 
   constructor(private readonly post: (msg: FromV86Engine, transfer?: Transferable[]) => void) {}
 
@@ -120,6 +122,7 @@ export class V86Engine {
         this.start(msg.image, msg.wasmUrl, this.share, msg.initialState);
         break;
       case 'input': this.emulator?.serial0_send(msg.data); break;
+      case 'agent': this.emulator?.serial_send_bytes(1, this.encoder.encode(`${msg.line}\n`)); break;
       case 'pause-and-save': void this.pauseAndSave(); break;
       case 'continue': void this.emulator?.run(); break;
       case 'stop': this.stop(); break;
@@ -158,6 +161,8 @@ export class V86Engine {
       memory_size: image.memory * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
       autostart: !initialState,
+      // COM2, for the guest agent (guest/rootfs/sbin/cvm-agent); COM1 is the console.
+      uart1: true,
       disable_keyboard: true,
       disable_mouse: true,
       disable_speaker: true,
@@ -194,6 +199,14 @@ export class V86Engine {
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.output.push(byte);
       this.flushTimer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
+    });
+    // The agent speaks in short lines: each goes to the page as soon as it is complete.
+    emulator.add_listener('serial1-output-byte', (byte: number) => {
+      this.agentOutput.push(byte);
+      if (byte !== 0x0a) return;
+      const data = Uint8Array.from(this.agentOutput);
+      this.agentOutput = [];
+      this.post({ type: 'agent', data }, [data.buffer]);
     });
   }
 

@@ -3,9 +3,12 @@
 import { ChannelEndpoint } from '../channel/layout.js';
 import { FromV86Engine, ToV86Engine, V86Image } from './v86-protocol.js';
 import { VmError } from '../errors.js';
+import { explainWorkerFailure, startModuleWorker } from '../module-worker.js';
 
 export interface EngineEvents {
   output(data: Uint8Array): void;
+  /** What the guest agent wrote (v86 only: the default guest's second serial port). */
+  agentOutput?(data: Uint8Array): void;
   progress(what: string, loaded: number, total: number): void;
   started(): void;
   error(e: VmError): void;
@@ -13,6 +16,8 @@ export interface EngineEvents {
 
 export interface RunningEngine {
   input(data: string): void;
+  /** Sends one line to the guest agent (v86); the wasi engine has none and drops it. */
+  agent(line: string): void;
   /** Pauses the machine with no 9P request in flight and gives its state; `resume()` runs it on. */
   pauseAndSave(): Promise<ArrayBuffer>;
   resume(): void;
@@ -21,7 +26,7 @@ export interface RunningEngine {
 
 /** Starts v86 on the image, or from `initialState` (a saved machine state of the same image). */
 export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents, initialState?: ArrayBuffer): RunningEngine {
-  const worker = new Worker(workerUrl, { type: 'module', name: 'container-vm v86' });
+  const worker = startModuleWorker(workerUrl, 'container-vm v86');
   const send = (msg: ToV86Engine, transfer: Transferable[] = []) => worker.postMessage(msg, transfer);
   let stopped: (() => void) | null = null;
   let saving: { resolve(state: ArrayBuffer): void; reject(e: VmError): void } | null = null;
@@ -29,6 +34,7 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
     const msg = e.data;
     switch (msg.type) {
       case 'output': events.output(msg.data); break;
+      case 'agent': events.agentOutput?.(msg.data); break;
       case 'progress': events.progress(msg.what, msg.loaded, msg.total); break;
       case 'started': events.started(); break;
       case 'paused': saving?.resolve(msg.state); saving = null; break;
@@ -42,7 +48,9 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
   };
   worker.onerror = (e) => {
     e.preventDefault();
-    events.error(new VmError('engine-failed', `the v86 worker failed: ${e.message || 'it could not be loaded'}`));
+    // No message: the script itself could not be loaded (say, from a host without CORS headers).
+    if (e.message) events.error(new VmError('engine-failed', `the v86 worker failed: ${e.message}`));
+    else void explainWorkerFailure(workerUrl, 'v86 worker').then(events.error);
   };
   send({ type: 'start', image, wasmUrl: wasmUrl.href, share, ...(initialState ? { initialState } : {}) }, initialState ? [initialState] : []);
   const encoder = new TextEncoder();
@@ -53,6 +61,9 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
       let binary = '';
       for (const b of bytes) binary += String.fromCharCode(b);
       send({ type: 'input', data: binary });
+    },
+    agent(line: string) {
+      send({ type: 'agent', line });
     },
     pauseAndSave() {
       if (saving) return Promise.reject(new VmError('snapshot-failed', 'a snapshot is being saved already'));

@@ -16,6 +16,8 @@ export interface V86Image {
 export type ToV86Engine =
   | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer }
   | { type: 'input'; data: string }
+  /** One line for the guest agent, on the guest's second serial port (src/element/guest-agent.ts). */
+  | { type: 'agent'; line: string }
   /** Pause with no 9P request in flight and answer `paused` with the machine state; `continue` runs on. */
   | { type: 'pause-and-save' }
   | { type: 'continue' }
@@ -23,6 +25,8 @@ export type ToV86Engine =
 
 export type FromV86Engine =
   | { type: 'output'; data: Uint8Array }
+  /** What the guest agent wrote to the second serial port. */
+  | { type: 'agent'; data: Uint8Array }
   | { type: 'progress'; what: string; loaded: number; total: number }
   | { type: 'started' }
   | { type: 'paused'; state: ArrayBuffer }

@@ -8,8 +8,9 @@ import { installOpfsImports } from '../wasi/imports.js';
 import { OpfsPreopen } from '../wasi/opfs-fd.js';
 import { P9Session } from '../wasi/session.js';
 import { StdinFd } from '../wasi/stdin.js';
-import { VmError, toVmError } from '../errors.js';
+import { toVmError } from '../errors.js';
 import { loadModule } from './image-cache.js';
+import { checkWasiCommand } from './wasi-module.js';
 import { FromWasiEngine, WasiStart } from './wasi-protocol.js';
 
 type Post = (msg: FromWasiEngine, transfer?: Transferable[]) => void;
@@ -21,6 +22,13 @@ export async function runWasi(start: WasiStart, post: Post): Promise<void> {
     ({ module, cached } = await loadModule(start.src, (loaded, total) => post({ type: 'progress', what: start.src, loaded, total })));
   } catch (e) {
     const err = toVmError(e, 'engine-failed');
+    post({ type: 'error', code: err.code, message: err.message });
+    return;
+  }
+  try {
+    checkWasiCommand(module, start.src);
+  } catch (e) {
+    const err = toVmError(e, 'bad-image');
     post({ type: 'error', code: err.code, message: err.message });
     return;
   }
@@ -42,7 +50,6 @@ export async function runWasi(start: WasiStart, post: Post): Promise<void> {
     const wasi = new WASI([argv0, ...start.args], env, fds, { debug: false });
     installOpfsImports(wasi);
     const instance = await WebAssembly.instantiate(module, { wasi_snapshot_preview1: wasi.wasiImport });
-    if (!(instance.exports._start instanceof Function)) throw new VmError('bad-image', `${start.src} is a WASI reactor, not a command: it has no _start`);
     post({ type: 'started', cached });
     let code: number;
     try {

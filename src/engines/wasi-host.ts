@@ -4,6 +4,7 @@
 import { ChannelEndpoint } from '../channel/layout.js';
 import { StdinWriter, createStdinBuffer } from '../wasi/stdin.js';
 import { VmError } from '../errors.js';
+import { explainWorkerFailure, startModuleWorker } from '../module-worker.js';
 import { EngineEvents, RunningEngine } from './v86-host.js';
 import { FromWasiEngine, ToWasiEngine } from './wasi-protocol.js';
 import { refreshImage } from './image-cache.js';
@@ -24,7 +25,7 @@ export interface WasiEvents extends EngineEvents {
 }
 
 export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEvents): RunningEngine {
-  const worker = new Worker(workerUrl, { type: 'module', name: 'container-vm wasi' });
+  const worker = startModuleWorker(workerUrl, 'container-vm wasi');
   const stdinBuffer = createStdinBuffer();
   const stdin = new StdinWriter(stdinBuffer);
   worker.onmessage = (e: MessageEvent<FromWasiEngine>) => {
@@ -44,7 +45,10 @@ export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEven
   };
   worker.onerror = (e) => {
     e.preventDefault();
-    events.error(new VmError('engine-failed', `the wasi worker failed: ${e.message || 'it could not be loaded'}`));
+    worker.terminate();
+    // No message: the script itself could not be loaded (say, from a host without CORS headers).
+    if (e.message) events.error(new VmError('engine-failed', `the wasi worker failed: ${e.message}`));
+    else void explainWorkerFailure(workerUrl, 'wasi worker').then(events.error);
   };
   const start: ToWasiEngine = { type: 'start', ...options, stdin: stdinBuffer };
   worker.postMessage(start);
@@ -53,6 +57,8 @@ export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEven
     input(data: string) {
       stdin.write(encoder.encode(data));
     },
+    // A WASI program's terminal size is set once, at start (COLUMNS/LINES): no agent to tell.
+    agent() {},
     pauseAndSave() {
       return Promise.reject(new VmError('snapshot-failed', 'snapshots are for the v86 engine: the wasi engine cannot save a running WASI program.'));
     },

@@ -73,11 +73,23 @@ test('on a host without COOP/COEP, container-vm-sw.js reloads the page once, iso
   });
   const profile = newProfileDir();
   try {
-    const b = await launch(profile, `${server.origin}/site/static-host.html`);
+    const b = await launch(profile, 'about:blank');
     try {
+      // Every document of the tab, the first (not yet isolated) one included, records the
+      // element's error events where the reloaded document can read them.
+      await b.page.evaluateOnNewDocument(() => {
+        document.addEventListener('error', (e) => {
+          const detail = (e as unknown as CustomEvent<{ code?: string }>).detail;
+          if (!detail?.code) return;
+          sessionStorage.setItem('errors', JSON.stringify([...JSON.parse(sessionStorage.getItem('errors') ?? '[]'), detail.code]));
+        }, true);
+      });
+      await b.page.goto(`${server.origin}/site/static-host.html`);
       await b.page.waitForFunction('globalThis.crossOriginIsolated === true', { timeout: 60000 });
       const loads = await b.page.evaluate(() => performance.getEntriesByType('navigation').map((e) => (e as PerformanceNavigationTiming).type));
       assert.deepEqual(loads, ['reload']);
+      // While the reload was coming, the first document waited instead of reporting not-isolated.
+      assert.equal(await b.page.evaluate(() => sessionStorage.getItem('errors')), null);
       // The share works (SharedArrayBuffer channel to the storage worker) and v86 starts.
       await b.page.waitForFunction(() => ['booting', 'running'].includes(document.querySelector('container-vm')!.state), { timeout: 120000 });
       const text = await b.page.evaluate(async () => {

@@ -89,6 +89,19 @@ const vmHarness = {
   /** When create() ran, in ms since the page's navigation started (performance.now()). */
   createdAt: () => createdAt,
   stop: () => vm!.stop(),
+  setAttribute: (name: string, value: string) => vm!.setAttribute(name, value),
+  /** Resizes the element (CSS pixels). */
+  resize(width: number, height: number): void {
+    vm!.style.width = `${width}px`;
+    vm!.style.height = `${height}px`;
+  },
+  /** The terminal's size in characters, as xterm has it. */
+  terminalSize: () => (vm as unknown as { terminal: { size: { cols: number; rows: number } } | null }).terminal?.size ?? null,
+  /** Removes the element and, once it has shut down (the exit event, or 3 s), adds it back. */
+  async removeAndAddBack(): Promise<void> {
+    await vmHarness.remove();
+    document.body.append(vm!);
+  },
   /** Removes the element: stops the VM and closes the share (flushing it). */
   async remove(): Promise<void> {
     const closed = new Promise<void>((resolve) => vm!.addEventListener('exit', () => resolve(), { once: true }));

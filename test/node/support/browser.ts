@@ -31,6 +31,12 @@ export interface ServerOptions {
   rewrite?: [from: string, to: string][];
   /** Called for every request once answered, with the status and the body's length when known. */
   onResponse?: (url: string, status: number, bytes: number | undefined) => void;
+  /** Headers added to every response (a CDN's CORS headers, say). */
+  headers?: Record<string, string>;
+  /** The folder served (default: the repository). */
+  rootDir?: string;
+  /** The host name in `origin` (default localhost; 127.0.0.1 makes a second site). */
+  host?: string;
 }
 
 /** Serves the repository (built files included), by default with COOP/COEP, on a free port. */
@@ -44,16 +50,20 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     await next();
     options.onResponse?.(url, ctx.status, ctx.length);
   };
-  const middleware = [log, rewrite, ...(options.isolation === false ? [] : [crossOriginIsolation])];
+  const addHeaders = async (ctx: { set(name: string, value: string): void }, next: () => Promise<unknown>) => {
+    await next();
+    for (const [name, value] of Object.entries(options.headers ?? {})) ctx.set(name, value);
+  };
+  const middleware = [log, rewrite, addHeaders, ...(options.isolation === false ? [] : [crossOriginIsolation])];
   const server = await startDevServer({
-    config: { rootDir: repoRoot, port: 0, nodeResolve: true, middleware },
+    config: { rootDir: options.rootDir ?? repoRoot, port: 0, nodeResolve: true, middleware },
     readCliArgs: false,
     readFileConfig: false,
     logStartMessage: false,
   });
   const address = server.server!.address();
   const port = typeof address === 'object' && address ? address.port : 0;
-  return { origin: `http://localhost:${port}`, stop: async () => { await server.stop(); } };
+  return { origin: `http://${options.host ?? 'localhost'}:${port}`, stop: async () => { await server.stop(); } };
 }
 
 export function newProfileDir(): string {

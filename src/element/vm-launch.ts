@@ -1,0 +1,82 @@
+// Starting a VM for the element: which engine runs `src`, the share connection the engine gets,
+// and, for v86, the image manifest and the snapshot to resume from.
+
+import { ChannelEndpoint } from '../channel/layout.js';
+import { StorageHost } from '../channel/storage-host.js';
+import { V86Image } from '../engines/v86-protocol.js';
+import { RunningEngine, startV86 } from '../engines/v86-host.js';
+import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';
+import { VmError } from '../errors.js';
+import { EngineKind, engineFor, loadV86Manifest } from './image.js';
+import { Snapshot, imageKey } from './snapshot-store.js';
+
+/** Where the element's workers and wasm files are. */
+export interface ElementAssets {
+  storageWorker: URL;
+  v86Worker: URL;
+  v86Wasm: URL;
+  wasiWorker: URL;
+}
+
+/** The assets in the folder `base` (dist/ as `npm run build` makes it). */
+export function assetsIn(base: URL | string): ElementAssets {
+  const at = (name: string) => new URL(name, base);
+  return { storageWorker: at('storage-worker.js'), v86Worker: at('v86-worker.js'), v86Wasm: at('v86.wasm'), wasiWorker: at('wasi-worker.js') };
+}
+
+export interface LaunchRequest {
+  src: string;
+  engine: string;
+  mount: string;
+  args: string;
+  env: string;
+  assets: ElementAssets;
+  host: StorageHost;
+  terminalSize: { cols: number; rows: number };
+  /** The stored snapshot (being read), when snapshot="auto". */
+  snapshot: Promise<Snapshot | null> | null;
+}
+
+export interface LaunchedVm {
+  kind: EngineKind;
+  engine: RunningEngine;
+  /** The engine's own connection to the share (released when the VM stops). */
+  endpoint: ChannelEndpoint;
+  /** The v86 image running (saveSnapshot() records it); null for the wasi engine. */
+  image: V86Image | null;
+  /** The snapshot it resumed from, if it did. */
+  resumed: Snapshot | null;
+}
+
+/** The engine `src` needs, checked before anything starts. */
+export function engineKind(src: string, engine: string): EngineKind {
+  if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
+  if (engine === 'auto') return engineFor(src);
+  if (engine !== 'v86' && engine !== 'wasi') throw new VmError('bad-image', `Unknown engine "${engine}": use auto, v86 or wasi.`);
+  return engine;
+}
+
+/**
+ * Starts the VM. Its events come from the engine's worker, as tasks: none fires before the
+ * caller has the returned handle.
+ */
+export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
+  const kind = engineKind(r.src, r.engine);
+  if (kind === 'wasi') {
+    const args = splitWords(r.args);
+    const env = splitWords(r.env);
+    // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
+    const endpoint = await r.host.connect(2);
+    const engine = startWasi(r.assets.wasiWorker, {
+      src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
+    }, events);
+    return { kind, engine, endpoint, image: null, resumed: null };
+  }
+  const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}`);
+  const stored = await r.snapshot;
+  const resumed = stored?.image === imageKey(image) ? stored : null;
+  // A resumed guest still holds its 9P fids: the new session gets them back, by path.
+  const endpoint = await r.host.connect(16, undefined, resumed?.session);
+  const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state);
+  return { kind, engine, endpoint, image, resumed };
+}
