@@ -20,4 +20,3 @@ export type { ShareFiles } from './element/share-files.js';
 export type { SavedSnapshot } from './element/container-vm.js';
 export type { SnapshotInfo } from './element/snapshot-store.js';
 export type { StorageUsage } from './element/storage-usage.js';
-export * from './index.js';
