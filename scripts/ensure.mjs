@@ -63,7 +63,9 @@ function ensureDeps() {
   const lock = join(root, 'package-lock.json');
   if (existsSync(marker) && statSync(marker).mtimeMs >= statSync(lock).mtimeMs) return;
   console.log('Installing npm packages (npm ci)…');
-  run('npm', ['ci', '--no-audit', '--no-fund']);
+  // Errors only: npm warns about engines (some dev tools declare Node 22) for every package, which
+  // run fine on Node 20 here and would bury what matters on a first run.
+  run('npm', ['ci', '--no-audit', '--no-fund', '--loglevel=error']);
 }
 
 function ensureGuest() {
