@@ -22,6 +22,7 @@ import { readAll } from '../streams.js';
 import { Snapshot, SnapshotInfo, SnapshotStore, imageKey } from './snapshot-store.js';
 import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
 import { V86Image } from '../engines/v86-protocol.js';
+import { parseNetwork } from './network.js';
 
 /** Where the element's workers and wasm files are; set by the entry module (src/container-vm.ts). */
 export interface ElementAssets {
@@ -85,6 +86,8 @@ export class ContainerVm extends LitElement {
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
+    network: { type: String, reflect: true },
+    corsProxy: { type: String, attribute: 'cors-proxy', reflect: true },
     state: { type: String, reflect: true, attribute: 'state' },
   };
 
@@ -138,6 +141,13 @@ export class ContainerVm extends LitElement {
   declare snapshot: string;
   /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
   declare persist: boolean;
+  /**
+   * The guest's network (v86), read when the VM starts: none when absent; "fetch": HTTP through the
+   * page's fetch(); a Wisp relay's URL (wss://relay.example.org/): TCP through that relay.
+   */
+  declare network: string;
+  /** network="fetch": a CORS proxy's URL prefix, to which each encoded target URL is appended. */
+  declare corsProxy: string;
   /** What the VM is doing; reflected as the `state` attribute for styling. */
   declare state: VmState;
   /** The status line's text and the progress bar's fill (0..1, null: no bar). */
@@ -171,6 +181,8 @@ export class ContainerVm extends LitElement {
     this.autostart = true;
     this.snapshot = '';
     this.persist = false;
+    this.network = '';
+    this.corsProxy = '';
     this.state = 'idle';
   }
 
@@ -391,12 +403,14 @@ export class ContainerVm extends LitElement {
   private async boot(): Promise<void> {
     try {
       this.setState('loading', 'Starting…');
+      const network = parseNetwork(this.network, this.corsProxy);
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
       const kind = this.engine === 'auto' ? engineFor(this.src) : this.engine;
       if (!this.src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
       if (kind !== 'v86' && kind !== 'wasi') throw new VmError('bad-image', `Unknown engine "${this.engine}": use auto, v86 or wasi.`);
+      if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
       const assets = this.requireAssets();
       // Set once a v86 image is known to match the stored snapshot (read before the events fire).
       let resumed: Snapshot | null = null;
@@ -435,6 +449,7 @@ export class ContainerVm extends LitElement {
         },
         error: (e) => {
           if (resumed && e.code === 'snapshot-failed' && this.state !== 'running') void this.bootAfterBadSnapshot(e);
+          else if (e.code === 'network-unavailable') this.report(e);
           else this.fail(e);
         },
       };
@@ -455,13 +470,15 @@ export class ContainerVm extends LitElement {
         });
         return;
       }
-      const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}`);
+      // The network card is part of the machine: with it on the command line, a snapshot resumes
+      // only on a machine that has a card if and only if the one it was saved on had one.
+      const image = await loadV86Manifest(this.src, `cvm.mount=${this.mount}${network ? ' cvm.net=virtio' : ''}`);
       resumed = (await snapshot)?.image === imageKey(image) ? await snapshot : null;
       // A resumed guest still holds its 9P fids: the new session gets them back, by path.
       this.vmEndpoint = await host.connect(16, undefined, resumed?.session);
       this.marker.reset();
       this.image = image;
-      this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, events, resumed?.state);
+      this.running = startV86(assets.v86Worker, assets.v86Wasm, image, this.vmEndpoint, events, resumed?.state, network ?? undefined);
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
@@ -502,6 +519,13 @@ export class ContainerVm extends LitElement {
       this.requestUpdate();
       this.emit<ErrorDetail>('error', { code: 'quota-exceeded', message });
     });
+  }
+
+  /** An error the VM runs on after (the network relay went away): status line and `error` event. */
+  private report(e: VmError): void {
+    this.statusText = e.message;
+    this.requestUpdate();
+    this.emit<ErrorDetail>('error', { code: e.code, message: e.message });
   }
 
   /** The WASI program ended by itself: the share stays open, `start()` runs it again. */
