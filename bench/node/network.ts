@@ -180,7 +180,7 @@ function format(res: Results, runs: number, latencyRuns: number): string {
       `${res.load.at(-1)!.join(' ')} at the end. Medians: latency over ${runs}×${latencyRuns} GETs, throughput over ${runs} GETs, ` +
       'timed in the guest; node\'s fetch() of the same files from the same server between the guest\'s runs.',
     '',
-    '| GET | through the Wisp relay | through fetch | node fetch() (floor) | relay / floor | fetch / floor |',
+    '| GET | through the Wisp relay | through fetch | node fetch() (floor) | relay: time × floor\'s | fetch: time × floor\'s |',
     '|---|---:|---:|---:|---:|---:|',
     `| 1-byte file (latency) | ${ms(res.guest['relay:small']!)} | ${ms(res.guest['fetch:small']!)} | ${ms(res.node.small)} | ` +
       `${ratio(res.guest['relay:small']!, res.node.small)} | ${ratio(res.guest['fetch:small']!, res.node.small)} |`,
