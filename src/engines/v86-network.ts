@@ -10,8 +10,8 @@ import { V86NetworkAdapter, WispLink } from './wisp-link.js';
 /**
  * The largest Ethernet payload on the guest's network. v86 sends one TCP segment at a time, so
  * larger segments carry more per round trip: 16 MiB through the relay / fetch at 3.1 / 3.5 MiB/s
- * with 1500, 9.1 / 13.9 with 16384, 4.6 / 6.0 with 32768, whose segments outgrow the guest's
- * receive window (at most 64 KiB: v86 does not scale windows) and wait to be sent again.
+ * with 1500, 9.1 / 13.9 with 16384, 4.6 / 6.0 with 32768 (whose segments most likely find too
+ * little room in the guest's receive window, at most 64 KiB as v86 does not scale windows).
  */
 const MTU = 16384;
 
