@@ -252,7 +252,10 @@ fi
 # The modules rootfs/etc/modules names, each preceded by the modules it needs, read from its own
 # .modinfo (depends=): the package has no modules.dep, and Debian's kernel updates move symbols
 # between modules (6.1.0-57 made virtio need virtio_ring), so the order is worked out here for the
-# kernel at hand. /init loads them in the order of the /etc/modules written into the initramfs.
+# kernel at hand. /init loads them in the order of the /etc/modules written into the initramfs;
+# sbin/net-up loads those of /etc/modules.net (the network card's), only when there is a card, so
+# that a guest without a network does not pay for them at boot. A module in both lists, or needed
+# by modules of both, is loaded by /init.
 # Signatures are cut off: the kernel then only marks itself tainted, and loading is about twice as
 # fast. Trailer layout: [PKCS#7 signature] [12-byte struct module_signature ending in the big-endian
 # u32 signature length] ["~Module signature appended~\n"].
@@ -269,7 +272,8 @@ while read -r file; do # module names use _ where file names may use -
 	name=${file##*/} name=${name%.xz} name=${name%.ko}
 	module_file[${name//-/_}]=$file
 done < <(find "$moddir/kernel" -name '*.ko' -o -name '*.ko.xz')
-module_order=()
+module_order=() # of the list being read
+declare -A module_lists=() # list name -> its modules in loading order, one a line
 add_module() { # add_module NAME: copies NAME's .ko and, first, those of the modules it depends on
 	local module=${1//-/_} found=${module_file[${1//-/_}]:-} ko dep
 	[[ -z ${module_added[$module]:-} ]] || return 0
@@ -287,13 +291,19 @@ add_module() { # add_module NAME: copies NAME's .ko and, first, those of the mod
 	for dep in $(tr '\0' '\n' <"$ko" | sed -n 's/^depends=//p' | tr ',' ' '); do add_module "$dep"; done
 	module_order+=("$module")
 }
-while read -r module; do
-	case $module in '' | '#'*) continue ;; esac
-	add_module "$module"
-done <"$ROOTFS_SRC/etc/modules"
+for list in modules modules.net; do
+	module_order=()
+	while read -r module; do
+		case $module in '' | '#'*) continue ;; esac
+		add_module "$module"
+	done <"$ROOTFS_SRC/etc/$list"
+	module_lists[$list]=$(printf '%s\n' "${module_order[@]}")
+done
 
 cp -R "$ROOTFS_SRC/." "$root/"
-printf '%s\n' "${module_order[@]}" >"$root/etc/modules"
+for list in "${!module_lists[@]}"; do
+	printf '%s\n' "${module_lists[$list]}" >"$root/etc/$list"
+done
 chmod -R u+rwX,go+rX,go-w "$root"
 chmod 1777 "$root/tmp"
 chmod 0700 "$root/root"

@@ -10,10 +10,11 @@ export type VmErrorCode =
   | 'engine-unavailable'  // the engine for this image is not available
   | 'backend-unavailable' // the chosen 9P server backend is not available
   | 'storage-failed'      // the storage worker failed
-  | 'bad-arguments'       // the args or env attribute cannot be split into words
+  | 'bad-arguments'       // an attribute is not valid: args or env that cannot be split into words, network, cors-proxy
   | 'share-busy'          // another tab or element has this opfs-root open (Web Lock held)
   | 'quota-exceeded'      // the origin's storage quota is full: a write got ENOSPC
   | 'snapshot-failed'     // saving or resuming a VM snapshot failed
+  | 'network-unavailable' // the network relay cannot be reached or went away; the VM runs on without a network
   | 'engine-failed'       // the emulator failed
   | 'transfer-failed'     // copying files into or out of the share failed
   | 'zip-unreachable'     // importZip could not fetch its URL

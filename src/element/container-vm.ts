@@ -17,6 +17,7 @@ import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
 import { ElementAssets, LaunchedVm, assetsIn, launchVm } from './vm-launch.js';
+import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
 import { ImportSource, captureDrop } from '../transfer/file-import.js';
 import type { ZipExportOptions } from '../transfer/zip-export.js';
@@ -91,6 +92,8 @@ export class ContainerVm extends LitElement {
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
+    network: { type: String, reflect: true },
+    corsProxy: { type: String, attribute: 'cors-proxy', reflect: true },
     assetBase: { type: String, attribute: 'asset-base', reflect: true },
     theme: { type: String, reflect: true },
     screenReader: { type: Boolean, attribute: 'screen-reader', reflect: true },
@@ -122,6 +125,13 @@ export class ContainerVm extends LitElement {
   declare snapshot: string;
   /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
   declare persist: boolean;
+  /**
+   * The guest's network (v86), read when the VM starts: none when absent; "fetch": HTTP through the
+   * page's fetch(); a Wisp relay's URL (wss://relay.example.org/): TCP through that relay.
+   */
+  declare network: string;
+  /** network="fetch": a CORS proxy's URL prefix, to which each encoded target URL is appended. */
+  declare corsProxy: string;
   /**
    * The URL of the folder holding the element's workers and wasm files (dist/), when they are not
    * beside container-vm.js: a bundled page, or a host that splits its files.
@@ -183,6 +193,8 @@ export class ContainerVm extends LitElement {
     this.autostart = true;
     this.snapshot = '';
     this.persist = false;
+    this.network = '';
+    this.corsProxy = '';
     this.assetBase = '';
     this.theme = 'auto';
     this.screenReader = false;
@@ -427,6 +439,7 @@ export class ContainerVm extends LitElement {
       agent.resized(size.cols, size.rows);
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
+        network: parseNetwork(this.network, this.corsProxy),
         assets: this.requireAssets(), host, terminalSize: size, snapshot,
       }, {
         output: (data) => this.guestOutput(vm, data),
@@ -479,6 +492,13 @@ export class ContainerVm extends LitElement {
     if (vm !== this.vm) return;
     if (vm.resumed && e.code === 'snapshot-failed' && this.state !== 'running') {
       void this.queue(() => this.bootAfterBadSnapshot(e));
+      return;
+    }
+    // The relay went away: the guest runs on without a network.
+    if (e.code === 'network-unavailable') {
+      this.statusText = e.message;
+      this.requestUpdate();
+      this.report(e);
       return;
     }
     // A VM that failed before it ran (or a WASI program, whose worker is gone) is let go, so that

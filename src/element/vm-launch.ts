@@ -3,7 +3,7 @@
 
 import { ChannelEndpoint } from '../channel/layout.js';
 import { StorageHost } from '../channel/storage-host.js';
-import { V86Image } from '../engines/v86-protocol.js';
+import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
 import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';
 import { VmError } from '../errors.js';
@@ -30,6 +30,8 @@ export interface LaunchRequest {
   mount: string;
   args: string;
   env: string;
+  /** The guest's network (v86 only), from the network and cors-proxy attributes. */
+  network: NetworkConfig | null;
   assets: ElementAssets;
   host: StorageHost;
   terminalSize: { cols: number; rows: number };
@@ -63,6 +65,7 @@ export function engineKind(src: string, engine: string): EngineKind {
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
   const kind = engineKind(r.src, r.engine);
   if (kind === 'wasi') {
+    if (r.network) throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
     const args = splitWords(r.args);
     const env = splitWords(r.env);
     // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
@@ -72,11 +75,13 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     }, events);
     return { kind, engine, endpoint, image: null, resumed: null };
   }
-  const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}`);
+  // The network card is part of the machine: with it on the command line, a snapshot resumes
+  // only on a machine that has a card if and only if the one it was saved on had one.
+  const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}${r.network ? ' cvm.net=virtio' : ''}`);
   const stored = await r.snapshot;
   const resumed = stored?.image === imageKey(image) ? stored : null;
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
   const endpoint = await r.host.connect(16, undefined, resumed?.session);
-  const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state);
+  const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state, r.network ?? undefined);
   return { kind, engine, endpoint, image, resumed };
 }

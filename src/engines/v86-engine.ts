@@ -6,7 +6,8 @@
 import { V86 } from 'v86';
 import { ChannelEndpoint, Slot, SlotState, ringDoorbell, slotsOf } from '../channel/layout.js';
 import { waitAsync } from '../channel/wait-async.js';
-import { FromV86Engine, ToV86Engine, V86Image } from './v86-protocol.js';
+import { FromV86Engine, NetworkConfig, ToV86Engine, V86Image } from './v86-protocol.js';
+import { attachNetwork, networkOptions } from './v86-network.js';
 
 /** Serial output is gathered for this long before it is posted, so a screenful is one message. */
 const OUTPUT_FLUSH_MS = 8;
@@ -119,7 +120,7 @@ export class V86Engine {
     switch (msg.type) {
       case 'start':
         this.share = new Share9p(msg.share, (message) => this.post({ type: 'error', code: 'storage-failed', message }));
-        this.start(msg.image, msg.wasmUrl, this.share, msg.initialState);
+        this.start(msg.image, msg.wasmUrl, this.share, msg.initialState, msg.network);
         break;
       case 'input': this.emulator?.serial0_send(msg.data); break;
       case 'agent': this.emulator?.serial_send_bytes(1, this.encoder.encode(`${msg.line}\n`)); break;
@@ -147,7 +148,7 @@ export class V86Engine {
     }
   }
 
-  private start(image: V86Image, wasmUrl: string, share: Share9p, initialState?: ArrayBuffer): void {
+  private start(image: V86Image, wasmUrl: string, share: Share9p, initialState?: ArrayBuffer, network?: NetworkConfig): void {
     const emulator = new V86({
       wasm_path: wasmUrl,
       bios: { url: image.bios },
@@ -169,8 +170,10 @@ export class V86Engine {
       filesystem: {
         handle9p: (request: Uint8Array, reply: (r: Uint8Array) => void) => share.handle(request, reply),
       },
+      ...(network ? networkOptions(network) : {}),
     } as ConstructorParameters<typeof V86>[0]);
     this.emulator = emulator;
+    if (network) attachNetwork(emulator, network, (message) => this.post({ type: 'error', code: 'network-unavailable', message }));
     // Restored here rather than through v86's initial_state option, whose failure (a state from
     // another v86 version, say) would go unreported and leave the VM hanging.
     if (initialState) {

@@ -13,8 +13,13 @@ export interface V86Image {
   memory: number;
 }
 
+/** The guest's network card and what is behind it: v86's fetch backend, or a Wisp relay (ws: or wss: URL). */
+export type NetworkConfig =
+  | { kind: 'fetch'; corsProxy?: string }
+  | { kind: 'wisp'; url: string };
+
 export type ToV86Engine =
-  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer }
+  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer; network?: NetworkConfig }
   | { type: 'input'; data: string }
   /** One line for the guest agent, on the guest's second serial port (src/element/guest-agent.ts). */
   | { type: 'agent'; line: string }

@@ -76,6 +76,37 @@ describe('<container-vm>', function () {
     expect((await nextEvent(vm, 'error')).detail.code).to.equal('bad-arguments');
   });
 
+  it('reflects network and cors-proxy', async () => {
+    vm = makeElement({ autostart: 'false', network: 'wss://relay.example.org/' });
+    expect(vm.network).to.equal('wss://relay.example.org/');
+    vm.network = 'fetch';
+    vm.corsProxy = 'https://proxy.example.org/?url=';
+    await vm.updateComplete;
+    expect(vm.getAttribute('network')).to.equal('fetch');
+    expect(vm.getAttribute('cors-proxy')).to.equal('https://proxy.example.org/?url=');
+  });
+
+  for (const [what, attributes] of [
+    ['a network that is neither fetch nor a relay URL', { network: 'ftp://relay.example.org/' }],
+    ['a relay URL without a host', { network: 'wss://' }],
+    ['a cors-proxy that is not an http(s) URL', { network: 'fetch', 'cors-proxy': 'proxy.example.org' }],
+  ] as const) {
+    it(`fires error bad-arguments for ${what}`, async () => {
+      vm = makeElement({ src: '/guest/out/manifest.json', 'opfs-root': '/element-errors', ...attributes });
+      const e = await nextEvent(vm, 'error');
+      expect(e.detail.code).to.equal('bad-arguments');
+      expect(e.detail.message).to.match(/network|cors-proxy/);
+      expect(vm.state).to.equal('error');
+    });
+  }
+
+  it('fires error bad-arguments for a network on the wasi engine', async () => {
+    vm = makeElement({ src: '/README.md', engine: 'wasi', network: 'fetch', 'opfs-root': '/element-errors' });
+    const e = await nextEvent(vm, 'error');
+    expect(e.detail.code).to.equal('bad-arguments');
+    expect(e.detail.message).to.match(/v86 engine only/);
+  });
+
   it('fires error backend-unavailable for an unknown backend', async () => {
     vm = makeElement({ src: '/guest/out/manifest.json', backend: 'x9', 'opfs-root': '/element-errors' });
     const e = await nextEvent(vm, 'error');
