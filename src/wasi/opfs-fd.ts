@@ -240,12 +240,21 @@ export class OpfsFile extends Fd {
   }
 }
 
-/** An open directory on the share: path calls resolve against it, readdir follows 9P cookies. */
+/**
+ * An open directory on the share: path calls resolve against it; readdir lists its names without
+ * "." and "..", as node:wasi does. A container2wasm emulator (TinyEMU) answers the guest's stat of a
+ * preopen's root without asking the host, with whatever its previous stat left, so a listed "." of
+ * the share root, or ".." of a directory in it, showed another file's size and link count.
+ * Cookies count the names: entry k (from 1) has cookie k, and the next listing resumes after it;
+ * TinyEMU relies on this, since it skips `cookie` entries of a fresh listing to resume one.
+ */
 export class OpfsDirectory extends Fd {
   /** An opened clone of `fid` for Treaddir (a fid that is open cannot be walked from). */
   private listFid: number | null = null;
-  /** The last Treaddir batch: entries whose cookies follow `start`. */
-  private batch: { start: bigint; entries: DirEntry[] } | null = null;
+  /** The last Treaddir batch: entries[i] has cookie start + i + 1; `last`: the listing ends with it. */
+  private batch: { start: bigint; entries: DirEntry[]; last: boolean } | null = null;
+  /** 9P offset minus cookie: the "." and ".." that M1 and L1 list before the names (learnt again at cookie 0). */
+  private skew = 2;
 
   /**
    * @param parts where this directory is in the share (path components from its root)
@@ -287,29 +296,18 @@ export class OpfsDirectory extends Fd {
 
   override fd_readdir_single(cookie: bigint): { ret: number; dirent: wasi.Dirent | null } {
     return attempt(() => {
-      let entry = this.entryAfter(cookie);
-      if (entry === undefined) {
-        this.fetchBatch(cookie);
-        entry = this.batch!.entries[0] ?? null;
-      }
-      if (entry === null) return { dirent: null };
+      let b = this.batch;
+      // Cookie 0 starts a new listing (rewinddir): always ask again so new entries show.
+      const covered = b && cookie !== 0n && cookie >= b.start && (cookie < b.start + BigInt(b.entries.length) || b.last);
+      if (!covered) b = this.fetchBatch(cookie);
+      const entry = b!.entries[Number(cookie - b!.start)];
+      if (!entry) return { dirent: null };
       const type = FILETYPE_BY_DT[entry.type] ?? wasi.FILETYPE_UNKNOWN;
-      return { dirent: new wasi.Dirent(BigInt(entry.offset), BigInt(entry.qid.path), entry.name, type) };
+      return { dirent: new wasi.Dirent(cookie + 1n, BigInt(entry.qid.path), entry.name, type) };
     }, { dirent: null });
   }
 
-  /** The cached entry that follows `cookie`; undefined when the batch does not cover it. */
-  private entryAfter(cookie: bigint): DirEntry | null | undefined {
-    const b = this.batch;
-    // Cookie 0 starts a new listing (rewinddir): always ask again so new entries show.
-    if (!b || cookie === 0n) return undefined;
-    if (cookie === b.start) return b.entries[0];
-    const i = b.entries.findIndex((e) => BigInt(e.offset) === cookie);
-    if (i < 0 || i === b.entries.length - 1) return undefined;
-    return b.entries[i + 1];
-  }
-
-  private fetchBatch(cookie: bigint): void {
+  private fetchBatch(cookie: bigint): NonNullable<OpfsDirectory['batch']> {
     if (this.listFid === null) {
       const { fid } = this.session.walk(this.fid, []);
       try {
@@ -320,8 +318,14 @@ export class OpfsDirectory extends Fd {
       }
       this.listFid = fid;
     }
-    const reply = this.session.client.rpc(MessageType.Treaddir, { fid: this.listFid, offset: Number(cookie), count: this.session.ioSize });
-    this.batch = { start: cookie, entries: decodeDirEntries(reply.data as Uint8Array) };
+    const count = this.session.ioSize;
+    const offset = cookie === 0n ? 0 : Number(cookie) + this.skew;
+    const reply = this.session.client.rpc(MessageType.Treaddir, { fid: this.listFid, offset, count });
+    const data = reply.data as Uint8Array;
+    const entries = decodeDirEntries(data).filter((e) => e.name !== '.' && e.name !== '..');
+    if (cookie === 0n && entries.length) this.skew = entries[0]!.offset - 1;
+    // A reply with room left for the longest entry (13 + 8 + 1 + 2 + 255 bytes) ended the listing.
+    return this.batch = { start: cookie, entries, last: data.length + 279 <= count };
   }
 
   private closeList(): void {
