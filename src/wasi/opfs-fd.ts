@@ -9,7 +9,7 @@ import { Qid, decodeDirEntries, DirEntry } from '../p9/codec.js';
 import { Errno, FsError } from '../p9/errno.js';
 import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../p9/messages.js';
 import { WasiError, wasiErrnoOf } from './errno.js';
-import { P9Session } from './session.js';
+import { P9Session, WriteOwner } from './session.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
 /** Symlinks followed in one lookup before ELOOP, as Linux's MAXSYMLINKS. */
@@ -96,18 +96,44 @@ function timesToSetattr(atim: bigint, mtim: bigint, flags: number): { valid: num
 /** A path resolved against a directory fd: walk `names` from `from`; `parts` is its place in the share. */
 interface Resolved { from: number; names: string[]; parts: string[]; mustBeDir: boolean }
 
-/** An open regular file (or other non-directory) on the share. */
-export class OpfsFile extends Fd {
+/** Bytes read ahead when a program reads a file sequentially in smaller pieces. */
+const READ_AHEAD = 256 * 1024;
+
+/**
+ * An open regular file (or other non-directory) on the share. Sequential reads are served from
+ * data read ahead, and writes are gathered by the session (session.ts says for how long).
+ */
+export class OpfsFile extends Fd implements WriteOwner {
   private position = 0n;
   private flags: number;
+  /** Where the last read ended: a read that starts there is sequential. */
+  private lastEnd = 0;
+  /** Data read ahead from `offset`; `end`: the file ended within it. */
+  private ahead: { offset: number; data: Uint8Array; end: boolean; stamp: P9Session['stamp'] } | null = null;
+  failedWrite: unknown = null;
 
   constructor(private readonly session: P9Session, readonly fid: number, private readonly filetype: number, fdflags: number) {
     super();
     this.flags = fdflags;
   }
 
+  /** A failure of this file's gathered writes, thrown once, by the call after them. */
+  private throwFailedWrite(): void {
+    const e = this.failedWrite;
+    if (e === null) return;
+    this.failedWrite = null;
+    throw e;
+  }
+
   override fd_close(): number {
-    return errnoOf(() => this.session.clunk(this.fid));
+    return errnoOf(() => {
+      this.session.sendGathered();
+      try {
+        this.throwFailedWrite();
+      } finally {
+        this.session.clunk(this.fid);
+      }
+    });
   }
 
   override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
@@ -142,32 +168,35 @@ export class OpfsFile extends Fd {
   }
 
   override fd_sync(): number {
-    return errnoOf(() => { this.session.client.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 }); });
+    return errnoOf(() => {
+      this.session.sendGathered();
+      this.throwFailedWrite();
+      this.session.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 });
+    });
   }
 
   override fd_pread(size: number, offset: bigint): { ret: number; data: Uint8Array } {
-    return attempt(() => ({ data: this.readAt(size, Number(offset)) }), { data: new Uint8Array() });
+    return attempt(() => {
+      const out = new Uint8Array(size);
+      const n = this.readInto(out, Number(offset));
+      return { data: n === size ? out : out.slice(0, n) };
+    }, { data: new Uint8Array() });
   }
 
   override fd_read(size: number): { ret: number; data: Uint8Array } {
     return attempt(() => {
-      const data = this.readAt(size, Number(this.position));
-      this.position += BigInt(data.length);
-      return { data };
+      const out = new Uint8Array(size);
+      const n = this.readInto(out, null);
+      return { data: n === size ? out : out.slice(0, n) };
     }, { data: new Uint8Array() });
   }
 
   override fd_pwrite(data: Uint8Array, offset: bigint): { ret: number; nwritten: number } {
-    return attempt(() => ({ nwritten: this.writeAt(data, Number(offset)) }), { nwritten: 0 });
+    return attempt(() => ({ nwritten: this.writeFrom(data, Number(offset)) }), { nwritten: 0 });
   }
 
   override fd_write(data: Uint8Array): { ret: number; nwritten: number } {
-    return attempt(() => {
-      if (this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
-      const nwritten = this.writeAt(data, Number(this.position));
-      this.position += BigInt(nwritten);
-      return { nwritten };
-    }, { nwritten: 0 });
+    return attempt(() => ({ nwritten: this.writeFrom(data, null) }), { nwritten: 0 });
   }
 
   override fd_seek(offset: bigint, whence: number): { ret: number; offset: bigint } {
@@ -191,52 +220,57 @@ export class OpfsFile extends Fd {
 
   /**
    * Reads into `dest` (for example the program's memory) at `offset`, or at the file position when
-   * offset is null; the bytes go from the shared slot straight into `dest`. Returns the count.
+   * offset is null. Returns the count. A sequential read smaller than READ_AHEAD reads that much
+   * ahead, and the reads after it are served from there while it is valid.
    */
   readInto(dest: Uint8Array, offset: number | null): number {
     const at = offset ?? Number(this.position);
+    let got = this.fromAhead(dest, at);
+    if (got < 0) {
+      if (dest.length < READ_AHEAD && at === this.lastEnd) {
+        const data = new Uint8Array(Math.min(READ_AHEAD, this.session.ioSize));
+        const n = this.readFromServer(data, at);
+        this.ahead = { offset: at, data: data.subarray(0, n), end: n < data.length, stamp: this.session.stamp };
+        got = this.fromAhead(dest, at);
+      } else {
+        got = this.readFromServer(dest, at);
+      }
+    }
+    this.lastEnd = at + got;
+    if (offset === null) this.position += BigInt(got);
+    return got;
+  }
+
+  /** Copies from the data read ahead; -1 when it does not hold the whole read (nor its end of file). */
+  private fromAhead(dest: Uint8Array, at: number): number {
+    const a = this.ahead;
+    if (!a || at < a.offset || !this.session.valid(a.stamp)) return -1;
+    const from = at - a.offset;
+    if (from + dest.length > a.data.length && !a.end) return -1;
+    const piece = a.data.subarray(Math.min(from, a.data.length), from + dest.length);
+    dest.set(piece);
+    return piece.length;
+  }
+
+  /** Reads into `dest` at `at`, in as many Treads as the message size needs; stops at the end of the file. */
+  private readFromServer(dest: Uint8Array, at: number): number {
     const step = this.session.ioSize;
     let got = 0;
     while (got < dest.length) {
-      const n = this.session.client.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
+      const n = this.session.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
       got += n;
       if (n === 0) break;
     }
-    if (offset === null) this.position += BigInt(got);
     return got;
   }
 
   /** Writes `src` (a view of the program's memory) at `offset`, or at the file position when null. */
   writeFrom(src: Uint8Array, offset: number | null): number {
+    this.throwFailedWrite();
     if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
-    const n = this.writeAt(src, offset ?? Number(this.position));
+    const n = this.session.write(this.fid, offset ?? Number(this.position), src, this);
     if (offset === null) this.position += BigInt(n);
     return n;
-  }
-
-  /** Reads up to `size` bytes at `offset`, in as many Treads as the message size needs. */
-  private readAt(size: number, offset: number): Uint8Array {
-    const step = this.session.ioSize;
-    if (size <= step) return this.session.client.rpc(MessageType.Tread, { fid: this.fid, offset, count: size }).data as Uint8Array;
-    const out = new Uint8Array(size);
-    let got = 0;
-    while (got < size) {
-      const n = this.session.client.readInto(this.fid, offset + got, out.subarray(got, Math.min(size, got + step)));
-      got += n;
-      if (n === 0) break;
-    }
-    return got === size ? out : out.slice(0, got);
-  }
-
-  private writeAt(data: Uint8Array, offset: number): number {
-    const step = this.session.ioSize;
-    let done = 0;
-    do {
-      const n = this.session.client.rpc(MessageType.Twrite, { fid: this.fid, offset: offset + done, data: data.subarray(done, done + step) }).count as number;
-      done += n;
-      if (n === 0) break;
-    } while (done < data.length);
-    return done;
   }
 }
 
@@ -260,7 +294,7 @@ export class OpfsDirectory extends Fd {
    * @param parts where this directory is in the share (path components from its root)
    * @param floor how many of `parts` belong to the preopen: lookups may not climb above it
    */
-  constructor(protected readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
+  constructor(readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
     super();
   }
 
@@ -311,7 +345,7 @@ export class OpfsDirectory extends Fd {
     if (this.listFid === null) {
       const { fid } = this.session.walk(this.fid, []);
       try {
-        this.session.client.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
+        this.session.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
       } catch (e) {
         this.session.clunk(fid);
         throw e;
@@ -320,7 +354,7 @@ export class OpfsDirectory extends Fd {
     }
     const count = this.session.ioSize;
     const offset = cookie === 0n ? 0 : Number(cookie) + this.skew;
-    const reply = this.session.client.rpc(MessageType.Treaddir, { fid: this.listFid, offset, count });
+    const reply = this.session.rpc(MessageType.Treaddir, { fid: this.listFid, offset, count });
     const data = reply.data as Uint8Array;
     const entries = decodeDirEntries(data).filter((e) => e.name !== '.' && e.name !== '..');
     if (cookie === 0n && entries.length) this.skew = entries[0]!.offset - 1;
@@ -382,7 +416,7 @@ export class OpfsDirectory extends Fd {
       }
       let target: string;
       try {
-        target = this.session.client.rpc(MessageType.Treadlink, { fid }).target as string;
+        target = this.session.rpc(MessageType.Treadlink, { fid }).target as string;
       } finally {
         this.session.clunk(fid);
       }
@@ -424,7 +458,7 @@ export class OpfsDirectory extends Fd {
       }
       if (oflags & wasi.OFLAGS_DIRECTORY) throw new WasiError(wasi.ERRNO_NOTDIR, path);
       if (qid.type & QidType.Symlink) throw new WasiError(wasi.ERRNO_LOOP, `${path} is a symlink`);
-      this.session.client.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
+      this.session.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
       return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
     } catch (e) {
       this.session.clunk(fid);
@@ -447,7 +481,7 @@ export class OpfsDirectory extends Fd {
       }
       const { fid } = this.session.walk(dirFid, []);
       try {
-        this.session.client.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
+        this.session.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
       } catch (e) {
         this.session.clunk(fid);
         throw e;
@@ -456,15 +490,30 @@ export class OpfsDirectory extends Fd {
     });
   }
 
+  /**
+   * stat/lstat. TinyEMU looks a path up three to five times for one guest system call, so the
+   * answer (or the errno) is remembered by the session for a moment.
+   */
   override path_filestat_get(flags: number, path: string): { ret: number; filestat: wasi.Filestat | null } {
-    return attempt(() => {
-      const { fid } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+    const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+    let key: string;
+    try {
+      key = `${follow ? 'stat' : 'lstat'}:${this.resolve(path).parts.join('/')}${path.endsWith('/') ? '/' : ''}`;
+    } catch (e) {
+      return { ret: wasiErrnoOf(e), filestat: null };
+    }
+    const known = this.session.recall<{ ret: number; filestat: wasi.Filestat | null }>(key);
+    if (known) return known;
+    const answer = attempt(() => {
+      const { fid } = this.lookup(path, follow);
       try {
         return { filestat: Filestat.fromAttr(this.session.getattr(fid)) };
       } finally {
         this.session.clunk(fid);
       }
     }, { filestat: null });
+    this.session.remember(key, answer);
+    return answer;
   }
 
   override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
@@ -480,7 +529,7 @@ export class OpfsDirectory extends Fd {
   }
 
   override path_create_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
   }
 
   override path_unlink_file(path: string): number {
@@ -491,12 +540,12 @@ export class OpfsDirectory extends Fd {
         this.session.clunk(fid);
         throw new WasiError(qid && qid.type & QidType.Dir ? wasi.ERRNO_ISDIR : wasi.ERRNO_NOTDIR, path);
       }
-      this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
+      this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
     });
   }
 
   override path_remove_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
+    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
   }
 
   override path_readlink(path: string): { ret: number; data: string | null } {
@@ -504,7 +553,7 @@ export class OpfsDirectory extends Fd {
       const { fid, qid } = this.lookup(path, false);
       try {
         if (!qid || !(qid.type & QidType.Symlink)) throw new WasiError(wasi.ERRNO_INVAL, `${path} is not a symlink`);
-        return { data: this.session.client.rpc(MessageType.Treadlink, { fid }).target as string };
+        return { data: this.session.rpc(MessageType.Treadlink, { fid }).target as string };
       } finally {
         this.session.clunk(fid);
       }
@@ -514,7 +563,7 @@ export class OpfsDirectory extends Fd {
   // ---- calls the shim cannot route here; installOpfsImports calls them ----
 
   symlink(target: string, path: string): number {
-    return errnoOf(() => this.withParent(path, (fid, name) => this.session.client.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (fid, name) => this.session.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
   }
 
   /** link(2): `from` (in `fromDir`) gets the new name `path` here. Both must be on this session. */
@@ -523,7 +572,7 @@ export class OpfsDirectory extends Fd {
       const { fid, qid } = fromDir.lookup(fromPath, follow);
       try {
         if (qid === null || qid.type & QidType.Dir) throw new WasiError(wasi.ERRNO_PERM, 'hard links to directories are not allowed');
-        this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tlink, { dfid, fid, name }));
+        this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tlink, { dfid, fid, name }));
       } finally {
         this.session.clunk(fid);
       }
@@ -534,7 +583,7 @@ export class OpfsDirectory extends Fd {
   rename(fromPath: string, toDir: OpfsDirectory, toPath: string): number {
     return errnoOf(() => this.withParent(fromPath, (oldDirFid, oldName) =>
       toDir.withParent(toPath, (newDirFid, newName) =>
-        this.session.client.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
+        this.session.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
   }
 
   /** Whether `other` is served by the same 9P session (rename and link work only within one). */
