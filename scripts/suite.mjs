@@ -25,7 +25,7 @@ const suites = {
   bench: [
     ['set-up', setUp],
     ['build', ['npm', 'run', 'build:ts']],
-    ...['run', 'wasi', 'guest', 'snapshot', 'transfer'].map((name) => [`bench ${name}`, ['node', `build/bench/node/${name}.js`]]),
+    ...['run', 'wasi', 'c2w', 'guest', 'snapshot', 'transfer'].map((name) => [`bench ${name}`, ['node', `build/bench/node/${name}.js`]]),
   ],
 };
 
