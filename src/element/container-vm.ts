@@ -438,8 +438,9 @@ export class ContainerVm extends LitElement {
       if (kind === 'wasi') {
         const args = splitWords(this.args);
         const env = splitWords(this.env);
-        // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
-        this.vmEndpoint = await host.connect(2);
+        // Slots for requests, for the Tclunks S1 sends without waiting for their answers, and 16
+        // for the lookups S1 sends in batches (src/wasi/session.ts).
+        this.vmEndpoint = await host.connect(18);
         this.image = null;
         const size = this.terminal?.size ?? { cols: 80, rows: 24 };
         this.running = startWasi(assets.wasiWorker, {

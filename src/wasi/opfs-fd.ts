@@ -358,8 +358,29 @@ export class OpfsDirectory extends Fd {
     const data = reply.data as Uint8Array;
     const entries = decodeDirEntries(data).filter((e) => e.name !== '.' && e.name !== '..');
     if (cookie === 0n && entries.length) this.skew = entries[0]!.offset - 1;
+    this.prefetchAttributes(entries);
     // A reply with room left for the longest entry (13 + 8 + 1 + 2 + 255 bytes) ended the listing.
     return this.batch = { start: cookie, entries, last: data.length + 279 <= count };
+  }
+
+  /**
+   * A program that lists a directory usually stats its entries next (ls -l, or TinyEMU looking up
+   * each name the guest's readdir returned): their attributes are fetched in batches now and
+   * remembered for the lookups (path_filestat_get) that follow.
+   */
+  private prefetchAttributes(entries: DirEntry[]): void {
+    const listed = `listed:${this.parts.join('/')}`;
+    if (!entries.length || this.session.recall(listed)) return;
+    const attrs = this.session.statMany(this.fid, entries.map((e) => e.name));
+    if (!attrs) return;
+    this.session.remember(listed, true);
+    attrs.forEach((a, i) => {
+      if (a instanceof FsError) return;
+      const path = [...this.parts, entries[i]!.name].join('/');
+      const answer = { ret: wasi.ERRNO_SUCCESS, filestat: Filestat.fromAttr(a) };
+      this.session.remember(`lstat:${path}`, answer);
+      if ((a.mode & 0o170000) !== 0o120000) this.session.remember(`stat:${path}`, answer);
+    });
   }
 
   private closeList(): void {

@@ -4,24 +4,29 @@
 // TinyEMU reads and writes 8 KiB at a time and looks a path up several times per guest system call.
 // So, within rules that keep the share coherent (docs/container2wasm.md):
 //   - consecutive writes to one file are gathered and sent as one Twrite: before any other request
-//     of this session, when the program sleeps or exits, and at the latest REMEMBER_MS after the
+//     of this session, when the program sleeps or exits, and at the latest WRITE_DELAY_MS after the
 //     first (checked at each clock read and poll). A failure of gathered writes is reported by the
 //     file's next write, fsync or close;
-//   - attributes of looked-up paths (path_filestat_get) and data read ahead of sequential reads are
-//     used for at most REMEMBER_MS, and not at all after anything this session changed, or after
-//     the program slept (the page may have changed the share meanwhile).
+//   - attributes of looked-up paths (path_filestat_get, and those of a directory's entries, fetched
+//     in batches when it is listed) and data read ahead of sequential reads are used for at most
+//     REMEMBER_MS, and not at all after anything this session changed, or after the program slept
+//     (the page may have changed the share meanwhile).
 
 import { ChannelEndpoint } from '../channel/layout.js';
 import { SyncChannelClient } from '../channel/sync-client.js';
 import { Attr, SyncP9Client } from '../p9/client.js';
-import { Fields, Qid } from '../p9/codec.js';
+import { Fields, Qid, decodeMessage, encodeMessage } from '../p9/codec.js';
 import { Errno, FsError } from '../p9/errno.js';
 import { IO_OVERHEAD, MAXWELEM, MessageType, NOFID, OpenFlag, QidType } from '../p9/messages.js';
 
 export interface Walked { fid: number; qid: Qid | null }
 
-/** How long S1 uses what it remembered, and keeps writes gathered. */
-export const REMEMBER_MS = 100;
+/** How long S1 uses what it remembered (FUSE's default attribute and entry timeout). */
+export const REMEMBER_MS = 1000;
+/** How long S1 keeps writes gathered while the program runs on. */
+export const WRITE_DELAY_MS = 100;
+/** The most paths remembered at once. */
+const MAX_MEMORIES = 65536;
 /** The most bytes gathered for one Twrite. */
 const GATHER_BYTES = 256 * 1024;
 
@@ -49,7 +54,7 @@ export class P9Session {
   private gathered: Gathered | null = null;
   private readonly gatherBuffer: Uint8Array;
 
-  private constructor(readonly client: SyncP9Client) {
+  private constructor(readonly client: SyncP9Client, private readonly channel: SyncChannelClient) {
     client.version();
     this.gatherBuffer = new Uint8Array(Math.min(GATHER_BYTES, this.ioSize));
     this.rootFid = this.takeFid();
@@ -58,7 +63,8 @@ export class P9Session {
 
   /** Connects over a channel endpoint (from StorageHost.connect). Blocks: call it in a worker. */
   static connect(endpoint: ChannelEndpoint): P9Session {
-    return new P9Session(new SyncP9Client(new SyncChannelClient(endpoint)));
+    const channel = new SyncChannelClient(endpoint);
+    return new P9Session(new SyncP9Client(channel), channel);
   }
 
   /** The most data one Tread or Twrite carries. */
@@ -126,9 +132,9 @@ export class P9Session {
     }
   }
 
-  /** Called at every clock read and poll: sends writes gathered longer than REMEMBER_MS ago. */
+  /** Called at every clock read and poll: sends writes gathered longer than WRITE_DELAY_MS ago. */
   tick(): void {
-    if (this.gathered && performance.now() - this.gathered.since >= REMEMBER_MS) this.sendGathered();
+    if (this.gathered && performance.now() - this.gathered.since >= WRITE_DELAY_MS) this.sendGathered();
   }
 
   /** The program is about to sleep, or exits: send what was gathered, forget what was remembered. */
@@ -150,11 +156,58 @@ export class P9Session {
 
   remember(key: string, value: unknown): void {
     // Bounded: a listing of a huge tree must not grow it without end.
-    if (this.memories.size >= 4096) this.memories.clear();
+    if (this.memories.size >= MAX_MEMORIES) this.memories.clear();
     this.memories.set(key, { ...this.stamp, value });
   }
 
   private takeFid(): number { return this.freeFids.pop() ?? this.nextFid++; }
+
+  /**
+   * Sends one message of `type` per entry of `list` in batches (channel.batch: one round trip each);
+   * returns each reply's fields, or the FsError it carried.
+   */
+  private rpcAll(type: MessageType, list: Fields[]): (Fields | FsError)[] {
+    const out: (Fields | FsError)[] = [];
+    for (let i = 0; i < list.length; i += this.channel.batchSize) {
+      const part = list.slice(i, i + this.channel.batchSize);
+      out.push(...this.channel.batch(part.map((f, j) => (o: Uint8Array) => encodeMessage(type, j + 1, f, o).length), (reply) => {
+        const m = decodeMessage(reply);
+        if (m.type === MessageType.Rlerror) return new FsError(m.fields.ecode as number);
+        if (m.type !== type + 1) return new FsError(Errno.EPROTO, `expected reply type ${type + 1}, got ${m.type}`);
+        return m.fields;
+      }));
+    }
+    return out;
+  }
+
+  /**
+   * The attributes of the entries `names` of the directory `dirFid` (or the error of each), in three
+   * batched round trips per batch of names (walk, getattr, clunk) instead of two round trips per
+   * name; null when the connection has no slots for batches.
+   */
+  statMany(dirFid: number, names: string[]): (Attr | FsError)[] | null {
+    if (this.channel.batchSize === 0) return null;
+    this.sendGathered();
+    const fids = names.map(() => this.takeFid());
+    const walks = this.rpcAll(MessageType.Twalk, names.map((name, i) => ({ fid: dirFid, newfid: fids[i], names: [name] })));
+    const walked = fids.filter((fid, i) => {
+      const w = walks[i]!;
+      if (w instanceof FsError || (w.qids as Qid[]).length !== 1) {
+        this.freeFids.push(fid);
+        return false;
+      }
+      return true;
+    });
+    const attrs = this.rpcAll(MessageType.Tgetattr, walked.map((fid) => ({ fid, requestMask: 0x3fff })));
+    this.rpcAll(MessageType.Tclunk, walked.map((fid) => ({ fid })));
+    this.freeFids.push(...walked);
+    let next = 0;
+    return walks.map((w) => {
+      if (w instanceof FsError) return w;
+      if ((w.qids as Qid[]).length !== 1) return new FsError(Errno.ENOENT);
+      return attrs[next++] as Attr | FsError;
+    });
+  }
 
   /**
    * Walks from `from` along `names` into a new fid. The qid is the last element's (null for an
