@@ -93,6 +93,14 @@ describe('wasi engine', { timeout: 900_000 }, () => {
       assert.match(await type(b, 'hello there', 'echo: hello there\n'), /echo: hello there/);
       await type(b, 'write note.txt typed in the terminal', 'wrote note.txt');
       assert.equal(await b.page.evaluate(() => vmHarness.readText('note.txt')), 'typed in the terminal\n');
+      // A write of a program that works on without sleeping, its file still open, reaches the
+      // share within S1's 100 ms (src/wasi/session.ts), long before the program lets go of it.
+      const hold = b.page.evaluate(() => vmHarness.waitForOutput('released held.txt', 30000));
+      await type(b, 'hold held.txt 3000 written while busy', 'holding held.txt');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('held.txt')), 'written while busy\n');
+      assert.doesNotMatch(await b.page.evaluate(() => vmHarness.waitForOutput('holding held.txt')), /released held.txt/, 'read while the program held the file');
+      await hold;
       await b.page.evaluate(() => vmHarness.writeText('from-page.txt', 'the page wrote this'));
       assert.match(await type(b, 'cat from-page.txt', 'cat from-page.txt: .*'), /cat from-page.txt: the page wrote this/);
 

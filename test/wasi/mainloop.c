@@ -45,6 +45,23 @@ static void command(char *line) {
     buf[n] = 0;
     fclose(f);
     printf("cat %s: %s", line + 4, buf);
+  } else if (!strncmp(line, "hold ", 5)) {
+    /* hold NAME MS TEXT: writes TEXT to NAME, then works MS milliseconds (reading the clock,
+       never sleeping) with the file still open, then closes it. */
+    char *name = line + 5, *ms = strchr(name, ' '), *text = ms ? strchr(ms + 1, ' ') : NULL;
+    if (!text) { printf("usage: hold NAME MS TEXT\n"); return; }
+    *ms++ = 0;
+    *text++ = 0;
+    snprintf(path, sizeof path, "%s/%s", share, name);
+    FILE *f = fopen(path, "w");
+    if (!f) { printf("hold %s: %s\n", name, strerror(errno)); return; }
+    fprintf(f, "%s\n", text);
+    fflush(f);
+    printf("holding %s\n", name);
+    fflush(stdout);
+    for (__wasi_timestamp_t end = now() + (__wasi_timestamp_t)atoi(ms) * 1000000; now() < end;) {}
+    fclose(f);
+    printf("released %s\n", name);
   } else if (!strcmp(line, "ticks")) {
     printf("ticks: %lu deadlines: %lu early: %lu polls: %lu inputs: %lu\n", ticks, deadlines, early, polls, inputs);
   } else if (!strncmp(line, "quit", 4)) {
