@@ -146,6 +146,30 @@ describe('wasi engine', { timeout: 900_000 }, () => {
     }
   });
 
+  test('a full quota: the program\'s write fails with ENOSPC though S1 gathered it, quota-exceeded fires, files stored before are intact', async () => {
+    const profile = newProfileDir();
+    const b = await openElementPage(profile, server);
+    try {
+      await startMainloop(b, { src: mainloop, 'opfs-root': '/wasi-quota' });
+      await type(b, 'write kept.txt stored before the quota ran out', 'wrote kept.txt');
+      const usage = await b.page.evaluate(() => vmHarness.element().storageUsage());
+      const cdp = await b.page.createCDPSession();
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage.usage + 1024 * 1024 });
+      // S1 sends 4 KiB writes 256 KiB at a time: the failure comes back through a later write or the close.
+      assert.match(await type(b, 'fill big.bin 8', 'fill big.bin: .*\\n|filled big.bin'), /fill big.bin: (write|close): No space left on device/);
+      const event = await b.page.evaluate(() => vmHarness.waitForEvent('never', 10000)) as { type: string; detail: { code: string } };
+      assert.deepEqual([event.type, event.detail.code], ['error', 'quota-exceeded']);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin });
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('kept.txt')), 'stored before the quota ran out\n');
+      assert.match(await type(b, 'cat kept.txt', 'cat kept.txt: .*\\n'), /cat kept.txt: stored before the quota ran out/);
+      await quit(b, 0);
+      await b.page.evaluate(() => vmHarness.remove());
+    } finally {
+      await b.close();
+      removeProfileDir(profile);
+    }
+  });
+
   test('the share across a browser relaunch and between the wasi and v86 engines', async () => {
     assert.ok(existsSync(`${repo}guest/out/manifest.json`), 'guest/out is missing: run bash guest/build.sh (npm test does)');
     const profile = newProfileDir();
