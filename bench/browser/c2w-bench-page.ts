@@ -14,6 +14,9 @@ const PROMPT = /~ # $/;
 
 const state = {
   output: '',
+  /** When the share was open (opfs-ready) and the program started running (vm-ready), for the breakdown. */
+  opfsReadyAt: null as number | null,
+  startedAt: null as number | null,
   promptAt: null as number | null,
   exitAt: null as number | null,
   error: null as string | null,
@@ -34,6 +37,8 @@ async function embed(src: string): Promise<void> {
     if (state.promptAt === null && PROMPT.test(state.output)) state.promptAt = performance.now();
   });
   vm.addEventListener('progress', () => { state.progressEvents++; });
+  vm.addEventListener('opfs-ready', () => { state.opfsReadyAt ??= performance.now(); });
+  vm.addEventListener('vm-ready', () => { state.startedAt ??= performance.now(); });
   vm.addEventListener('exit', () => { state.exitAt ??= performance.now(); });
   vm.addEventListener('error', (e) => { state.error = (e as unknown as CustomEvent<{ message: string }>).detail.message; });
   document.body.append(vm);
