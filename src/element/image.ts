@@ -1,4 +1,5 @@
-// What `src` names: a v86 image manifest (JSON) or a container2wasm image (.wasm).
+// What `src` names: a v86 image manifest (JSON), a container2wasm image (.wasm), or the chunk
+// manifest of a container2wasm image served in pieces (.wasm.json, src/engines/image-source.ts).
 
 import { V86Image } from '../engines/v86-protocol.js';
 import { VmError } from '../errors.js';
@@ -8,7 +9,7 @@ export type EngineKind = 'v86' | 'wasi';
 /** The engine `engine="auto"` picks for a source URL. */
 export function engineFor(src: string): EngineKind {
   const path = new URL(src, location.href).pathname.toLowerCase();
-  return path.endsWith('.wasm') ? 'wasi' : 'v86';
+  return path.endsWith('.wasm') || path.endsWith('.wasm.json') ? 'wasi' : 'v86';
 }
 
 interface V86Manifest {
@@ -39,7 +40,7 @@ export async function loadV86Manifest(src: string, extraCmdline: string): Promis
     throw new VmError('bad-image', `${url} is not a JSON image manifest (expected {"kernel", "initrd", "bios", "cmdline"}).`);
   }
   if (typeof m.kernel !== 'string' || typeof m.bios !== 'string') {
-    throw new VmError('bad-image', `the image manifest ${url} must name at least "kernel" and "bios".`);
+    throw new VmError('bad-image', `the image manifest ${url} must name at least "kernel" and "bios" (a chunked WASI image's manifest is named *.wasm.json, or set engine="wasi").`);
   }
   const resolve = (name: string) => new URL(name, url).href;
   return {

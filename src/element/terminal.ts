@@ -12,11 +12,20 @@ export interface TerminalOptions {
   screenReader: boolean;
 }
 
+/**
+ * The cursor stops blinking after this long without input or output: xterm animates the blink on
+ * every frame, which kept Chromium's renderer and compositor at about 8% of a core at an idle
+ * prompt here (BENCHMARKS.md), more than the emulator itself.
+ */
+const BLINK_IDLE_MS = 5000;
+
 export class TerminalView {
   private readonly term: Terminal;
   private readonly fitAddon = new FitAddon();
   private readonly resizeObserver: ResizeObserver;
   private readonly onThemeChange = () => this.applyTheme();
+  private lastActivity = 0;
+  private blinkTimer: ReturnType<typeof setTimeout> | null = null;
 
   constructor(container: HTMLElement, private readonly probe: HTMLElement, options: TerminalOptions) {
     this.term = new Terminal({
@@ -32,7 +41,10 @@ export class TerminalView {
     });
     this.term.loadAddon(this.fitAddon);
     this.term.open(container);
-    this.term.onData(options.onInput);
+    this.term.onData((data) => {
+      this.active();
+      options.onInput(data);
+    });
     this.term.onResize(({ cols, rows }) => options.onResize(cols, rows));
     // Refit whenever the element changes size; fitting a hidden element would give 0 columns.
     // Shown again after being hidden, the theme may have changed meanwhile without transitions.
@@ -46,7 +58,25 @@ export class TerminalView {
   }
 
   write(data: Uint8Array | string): void {
+    this.active();
     this.term.write(data);
+  }
+
+  /** Blinks the cursor until BLINK_IDLE_MS pass without input or output. */
+  private active(): void {
+    this.lastActivity = performance.now();
+    if (this.blinkTimer) return;
+    this.term.options.cursorBlink = true;
+    const check = () => {
+      const idle = performance.now() - this.lastActivity;
+      if (idle < BLINK_IDLE_MS) {
+        this.blinkTimer = setTimeout(check, BLINK_IDLE_MS - idle);
+        return;
+      }
+      this.blinkTimer = null;
+      this.term.options.cursorBlink = false;
+    };
+    this.blinkTimer = setTimeout(check, BLINK_IDLE_MS);
   }
 
   focus(): void {
@@ -62,6 +92,7 @@ export class TerminalView {
   }
 
   dispose(): void {
+    if (this.blinkTimer) clearTimeout(this.blinkTimer);
     this.probe.removeEventListener('transitionend', this.onThemeChange);
     this.resizeObserver.disconnect();
     this.term.dispose();

@@ -68,8 +68,9 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     if (r.network) throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
     const args = splitWords(r.args);
     const env = splitWords(r.env);
-    // Two slots: requests, and the Tclunks S1 sends without waiting for their answers.
-    const endpoint = await r.host.connect(2);
+    // Slots for requests, for the Tclunks S1 sends without waiting for their answers, and 16
+    // for the lookups S1 sends in batches (src/wasi/session.ts).
+    const endpoint = await r.host.connect(18);
     const engine = startWasi(r.assets.wasiWorker, {
       src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
     }, events);

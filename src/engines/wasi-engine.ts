@@ -43,7 +43,8 @@ export async function runWasi(start: WasiStart, post: Post): Promise<void> {
       new ConsoleStdout(output),
       new OpfsPreopen(start.mount, P9Session.connect(start.share)),
     ];
-    const argv0 = new URL(start.src).pathname.split('/').pop() || 'image.wasm';
+    // A chunked image's manifest (out.wasm.json) names the program as its .wasm would.
+    const argv0 = new URL(start.src).pathname.split('/').pop()?.replace(/\.json$/i, '') || 'image.wasm';
     // The terminal's size, as a shell reads it when it cannot ask the tty.
     const env = [`COLUMNS=${start.cols}`, `LINES=${start.rows}`, 'TERM=xterm-256color', ...start.env];
     // debug: false explicitly: the shim logs every call when the option is left out.

@@ -1,10 +1,13 @@
 // Our own wasiImport entries for the calls @bjorn3/browser_wasi_shim 0.4 gets wrong or cannot route
 // to an Fd: fd numbers reused after close, rename/link/symlink/readlink on the OPFS share, and a
 // poll_oneoff that takes any number of clock and fd subscriptions and sleeps instead of spinning.
+// They also keep the shares' sessions coherent (session.ts): writes gathered for a moment are sent
+// and what was remembered is forgotten whenever the program sleeps or exits.
 
 import { Fd, WASI, wasi } from '@bjorn3/browser_wasi_shim';
 import { OpfsDirectory, OpfsFile } from './opfs-fd.js';
 import { wasiErrnoOf } from './errno.js';
+import { P9Session } from './session.js';
 
 /** An fd that can say whether a read would block, and sleep until it would not (stdin). */
 export interface PollableFd {
@@ -26,12 +29,22 @@ let sleepCell: Int32Array | null = null;
 
 const decoder = new TextDecoder();
 const monotonicNs = () => BigInt(Math.round(performance.now() * 1e6));
-const realtimeNs = () => BigInt(Date.now()) * 1_000_000n;
+// performance.timeOrigin + now() rather than Date.now(): microseconds, not milliseconds.
+const realtimeNs = () => BigInt(Math.round((performance.timeOrigin + performance.now()) * 1000)) * 1000n;
 
-/** Replaces the shim's entries on `w.wasiImport`; call before instantiating the module. */
+/**
+ * Replaces the shim's entries on `w.wasiImport`; call before instantiating the module, with the
+ * shares already among `w.fds` (as preopens).
+ */
 export function installOpfsImports(w: WASI): void {
   const imports = w.wasiImport;
   const memory = () => w.inst.exports.memory.buffer;
+  const sessions = sessionsOf(w.fds);
+  const tick = () => { for (const s of sessions) s.tick(); };
+  const settle = () => { for (const s of sessions) s.settle(); };
+  // A view of the memory, made again when the memory grows (its buffer changes).
+  let view: DataView | null = null;
+  const dataView = () => (view?.buffer === memory() ? view : view = new DataView(memory()));
   const text = (ptr: number, len: number) => decoder.decode(new Uint8Array(memory(), ptr, len));
   const dir = (fd: number): OpfsDirectory | null => {
     const f = w.fds[fd];
@@ -94,7 +107,11 @@ export function installOpfsImports(w: WASI): void {
   const transfer = (write: boolean, positional: boolean) => (fd: number, iovsPtr: number, iovsLen: number, ...rest: (number | bigint)[]): number => {
     const file = w.fds[fd];
     const name = `fd_${positional ? 'p' : ''}${write ? 'write' : 'read'}`;
-    if (!(file instanceof OpfsFile)) return (shim[name] as (...a: unknown[]) => number)(fd, iovsPtr, iovsLen, ...rest);
+    if (!(file instanceof OpfsFile)) {
+      // A read that will block (stdin with nothing typed) is a sleep, as in poll_oneoff.
+      if (!write && isPollable(file) && file.readableBytes() === 0) settle();
+      return (shim[name] as (...a: unknown[]) => number)(fd, iovsPtr, iovsLen, ...rest);
+    }
     let offset = positional ? Number(rest[0] as bigint) : null;
     const donePtr = rest[positional ? 1 : 0] as number;
     const view = new DataView(memory());
@@ -120,8 +137,38 @@ export function installOpfsImports(w: WASI): void {
   imports.fd_write = transfer(true, false);
   imports.fd_pwrite = transfer(true, true);
 
-  imports.poll_oneoff = (inPtr: number, outPtr: number, count: number, neventsPtr: number): number =>
-    pollOneoff(w.fds, new DataView(memory()), inPtr, outPtr, count, neventsPtr);
+  imports.poll_oneoff = (inPtr: number, outPtr: number, count: number, neventsPtr: number): number => {
+    tick();
+    return pollOneoff(w.fds, dataView(), inPtr, outPtr, count, neventsPtr, settle);
+  };
+
+  // Emulators read the clock thousands of times a second: no allocation but the BigInt.
+  imports.clock_time_get = (id: number, _precision: bigint, timePtr: number): number => {
+    tick();
+    if (id === wasi.CLOCKID_REALTIME) dataView().setBigUint64(timePtr, realtimeNs(), true);
+    else if (id === wasi.CLOCKID_MONOTONIC) dataView().setBigUint64(timePtr, monotonicNs(), true);
+    else return wasi.ERRNO_INVAL;
+    return wasi.ERRNO_SUCCESS;
+  };
+
+  // Gathered writes reach the share before the program ends, however it ends.
+  imports.proc_exit = (code: number): never => {
+    settle();
+    return (shim.proc_exit as (c: number) => never)(code);
+  };
+  const start = w.start.bind(w);
+  w.start = (instance) => {
+    try {
+      return start(instance);
+    } finally {
+      settle();
+    }
+  };
+}
+
+/** Every P9Session behind these fds (the shares preopened for a program). */
+function sessionsOf(fds: (Fd | undefined)[]): P9Session[] {
+  return [...new Set(fds.filter((f): f is OpfsDirectory => f instanceof OpfsDirectory).map((d) => d.session))];
 }
 
 interface ClockSub { userdata: bigint; deadline: bigint }
@@ -131,7 +178,7 @@ interface FdSub { userdata: bigint; fd: number; type: number }
  * poll_oneoff: reports every subscription that is ready, else sleeps (Atomics.wait, on stdin when
  * one is polled) until the earliest clock deadline or input, whichever comes first.
  */
-export function pollOneoff(fds: (Fd | undefined)[], view: DataView, inPtr: number, outPtr: number, count: number, neventsPtr: number): number {
+export function pollOneoff(fds: (Fd | undefined)[], view: DataView, inPtr: number, outPtr: number, count: number, neventsPtr: number, beforeSleep?: () => void): number {
   if (count === 0) return wasi.ERRNO_INVAL;
   const clocks: ClockSub[] = [];
   const fdSubs: FdSub[] = [];
@@ -183,6 +230,7 @@ export function pollOneoff(fds: (Fd | undefined)[], view: DataView, inPtr: numbe
       return wasi.ERRNO_SUCCESS;
     }
     const timeoutMs = earliest === null ? Infinity : Math.max(0, Number(earliest - now) / 1e6);
+    beforeSleep?.();
     if (waitOn) waitOn.waitReadable(timeoutMs);
     else Atomics.wait(sleepCell ??= new Int32Array(new SharedArrayBuffer(4)), 0, 0, timeoutMs);
   }

@@ -9,7 +9,7 @@ import { Qid, decodeDirEntries, DirEntry } from '../p9/codec.js';
 import { Errno, FsError } from '../p9/errno.js';
 import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../p9/messages.js';
 import { WasiError, wasiErrnoOf } from './errno.js';
-import { P9Session } from './session.js';
+import { P9Session, WriteOwner } from './session.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
 /** Symlinks followed in one lookup before ELOOP, as Linux's MAXSYMLINKS. */
@@ -96,18 +96,44 @@ function timesToSetattr(atim: bigint, mtim: bigint, flags: number): { valid: num
 /** A path resolved against a directory fd: walk `names` from `from`; `parts` is its place in the share. */
 interface Resolved { from: number; names: string[]; parts: string[]; mustBeDir: boolean }
 
-/** An open regular file (or other non-directory) on the share. */
-export class OpfsFile extends Fd {
+/** Bytes read ahead when a program reads a file sequentially in smaller pieces. */
+const READ_AHEAD = 256 * 1024;
+
+/**
+ * An open regular file (or other non-directory) on the share. Sequential reads are served from
+ * data read ahead, and writes are gathered by the session (session.ts says for how long).
+ */
+export class OpfsFile extends Fd implements WriteOwner {
   private position = 0n;
   private flags: number;
+  /** Where the last read ended: a read that starts there is sequential. */
+  private lastEnd = 0;
+  /** Data read ahead from `offset`; `end`: the file ended within it. */
+  private ahead: { offset: number; data: Uint8Array; end: boolean; stamp: P9Session['stamp'] } | null = null;
+  failedWrite: unknown = null;
 
   constructor(private readonly session: P9Session, readonly fid: number, private readonly filetype: number, fdflags: number) {
     super();
     this.flags = fdflags;
   }
 
+  /** A failure of this file's gathered writes, thrown once, by the call after them. */
+  private throwFailedWrite(): void {
+    const e = this.failedWrite;
+    if (e === null) return;
+    this.failedWrite = null;
+    throw e;
+  }
+
   override fd_close(): number {
-    return errnoOf(() => this.session.clunk(this.fid));
+    return errnoOf(() => {
+      this.session.sendGathered();
+      try {
+        this.throwFailedWrite();
+      } finally {
+        this.session.clunk(this.fid);
+      }
+    });
   }
 
   override fd_fdstat_get(): { ret: number; fdstat: wasi.Fdstat | null } {
@@ -142,32 +168,35 @@ export class OpfsFile extends Fd {
   }
 
   override fd_sync(): number {
-    return errnoOf(() => { this.session.client.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 }); });
+    return errnoOf(() => {
+      this.session.sendGathered();
+      this.throwFailedWrite();
+      this.session.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 });
+    });
   }
 
   override fd_pread(size: number, offset: bigint): { ret: number; data: Uint8Array } {
-    return attempt(() => ({ data: this.readAt(size, Number(offset)) }), { data: new Uint8Array() });
+    return attempt(() => {
+      const out = new Uint8Array(size);
+      const n = this.readInto(out, Number(offset));
+      return { data: n === size ? out : out.slice(0, n) };
+    }, { data: new Uint8Array() });
   }
 
   override fd_read(size: number): { ret: number; data: Uint8Array } {
     return attempt(() => {
-      const data = this.readAt(size, Number(this.position));
-      this.position += BigInt(data.length);
-      return { data };
+      const out = new Uint8Array(size);
+      const n = this.readInto(out, null);
+      return { data: n === size ? out : out.slice(0, n) };
     }, { data: new Uint8Array() });
   }
 
   override fd_pwrite(data: Uint8Array, offset: bigint): { ret: number; nwritten: number } {
-    return attempt(() => ({ nwritten: this.writeAt(data, Number(offset)) }), { nwritten: 0 });
+    return attempt(() => ({ nwritten: this.writeFrom(data, Number(offset)) }), { nwritten: 0 });
   }
 
   override fd_write(data: Uint8Array): { ret: number; nwritten: number } {
-    return attempt(() => {
-      if (this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
-      const nwritten = this.writeAt(data, Number(this.position));
-      this.position += BigInt(nwritten);
-      return { nwritten };
-    }, { nwritten: 0 });
+    return attempt(() => ({ nwritten: this.writeFrom(data, null) }), { nwritten: 0 });
   }
 
   override fd_seek(offset: bigint, whence: number): { ret: number; offset: bigint } {
@@ -191,67 +220,81 @@ export class OpfsFile extends Fd {
 
   /**
    * Reads into `dest` (for example the program's memory) at `offset`, or at the file position when
-   * offset is null; the bytes go from the shared slot straight into `dest`. Returns the count.
+   * offset is null. Returns the count. A sequential read smaller than READ_AHEAD reads that much
+   * ahead, and the reads after it are served from there while it is valid.
    */
   readInto(dest: Uint8Array, offset: number | null): number {
     const at = offset ?? Number(this.position);
+    let got = this.fromAhead(dest, at);
+    if (got < 0) {
+      if (dest.length < READ_AHEAD && at === this.lastEnd) {
+        const data = new Uint8Array(Math.min(READ_AHEAD, this.session.ioSize));
+        const n = this.readFromServer(data, at);
+        this.ahead = { offset: at, data: data.subarray(0, n), end: n < data.length, stamp: this.session.stamp };
+        got = this.fromAhead(dest, at);
+      } else {
+        got = this.readFromServer(dest, at);
+      }
+    }
+    this.lastEnd = at + got;
+    if (offset === null) this.position += BigInt(got);
+    return got;
+  }
+
+  /** Copies from the data read ahead; -1 when it does not hold the whole read (nor its end of file). */
+  private fromAhead(dest: Uint8Array, at: number): number {
+    const a = this.ahead;
+    if (!a || at < a.offset || !this.session.valid(a.stamp)) return -1;
+    const from = at - a.offset;
+    if (from + dest.length > a.data.length && !a.end) return -1;
+    const piece = a.data.subarray(Math.min(from, a.data.length), from + dest.length);
+    dest.set(piece);
+    return piece.length;
+  }
+
+  /** Reads into `dest` at `at`, in as many Treads as the message size needs; stops at the end of the file. */
+  private readFromServer(dest: Uint8Array, at: number): number {
     const step = this.session.ioSize;
     let got = 0;
     while (got < dest.length) {
-      const n = this.session.client.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
+      const n = this.session.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
       got += n;
       if (n === 0) break;
     }
-    if (offset === null) this.position += BigInt(got);
     return got;
   }
 
   /** Writes `src` (a view of the program's memory) at `offset`, or at the file position when null. */
   writeFrom(src: Uint8Array, offset: number | null): number {
+    this.throwFailedWrite();
     if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
-    const n = this.writeAt(src, offset ?? Number(this.position));
+    const n = this.session.write(this.fid, offset ?? Number(this.position), src, this);
     if (offset === null) this.position += BigInt(n);
     return n;
   }
-
-  /** Reads up to `size` bytes at `offset`, in as many Treads as the message size needs. */
-  private readAt(size: number, offset: number): Uint8Array {
-    const step = this.session.ioSize;
-    if (size <= step) return this.session.client.rpc(MessageType.Tread, { fid: this.fid, offset, count: size }).data as Uint8Array;
-    const out = new Uint8Array(size);
-    let got = 0;
-    while (got < size) {
-      const n = this.session.client.readInto(this.fid, offset + got, out.subarray(got, Math.min(size, got + step)));
-      got += n;
-      if (n === 0) break;
-    }
-    return got === size ? out : out.slice(0, got);
-  }
-
-  private writeAt(data: Uint8Array, offset: number): number {
-    const step = this.session.ioSize;
-    let done = 0;
-    do {
-      const n = this.session.client.rpc(MessageType.Twrite, { fid: this.fid, offset: offset + done, data: data.subarray(done, done + step) }).count as number;
-      done += n;
-      if (n === 0) break;
-    } while (done < data.length);
-    return done;
-  }
 }
 
-/** An open directory on the share: path calls resolve against it, readdir follows 9P cookies. */
+/**
+ * An open directory on the share: path calls resolve against it; readdir lists its names without
+ * "." and "..", as node:wasi does. A container2wasm emulator (TinyEMU) answers the guest's stat of a
+ * preopen's root without asking the host, with whatever its previous stat left, so a listed "." of
+ * the share root, or ".." of a directory in it, showed another file's size and link count.
+ * Cookies count the names: entry k (from 1) has cookie k, and the next listing resumes after it;
+ * TinyEMU relies on this, since it skips `cookie` entries of a fresh listing to resume one.
+ */
 export class OpfsDirectory extends Fd {
   /** An opened clone of `fid` for Treaddir (a fid that is open cannot be walked from). */
   private listFid: number | null = null;
-  /** The last Treaddir batch: entries whose cookies follow `start`. */
-  private batch: { start: bigint; entries: DirEntry[] } | null = null;
+  /** The last Treaddir batch: entries[i] has cookie start + i + 1; `last`: the listing ends with it. */
+  private batch: { start: bigint; entries: DirEntry[]; last: boolean } | null = null;
+  /** 9P offset minus cookie: the "." and ".." that M1 and L1 list before the names (learnt again at cookie 0). */
+  private skew = 2;
 
   /**
    * @param parts where this directory is in the share (path components from its root)
    * @param floor how many of `parts` belong to the preopen: lookups may not climb above it
    */
-  constructor(protected readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
+  constructor(readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
     super();
   }
 
@@ -287,41 +330,57 @@ export class OpfsDirectory extends Fd {
 
   override fd_readdir_single(cookie: bigint): { ret: number; dirent: wasi.Dirent | null } {
     return attempt(() => {
-      let entry = this.entryAfter(cookie);
-      if (entry === undefined) {
-        this.fetchBatch(cookie);
-        entry = this.batch!.entries[0] ?? null;
-      }
-      if (entry === null) return { dirent: null };
+      let b = this.batch;
+      // Cookie 0 starts a new listing (rewinddir): always ask again so new entries show.
+      const covered = b && cookie !== 0n && cookie >= b.start && (cookie < b.start + BigInt(b.entries.length) || b.last);
+      if (!covered) b = this.fetchBatch(cookie);
+      const entry = b!.entries[Number(cookie - b!.start)];
+      if (!entry) return { dirent: null };
       const type = FILETYPE_BY_DT[entry.type] ?? wasi.FILETYPE_UNKNOWN;
-      return { dirent: new wasi.Dirent(BigInt(entry.offset), BigInt(entry.qid.path), entry.name, type) };
+      return { dirent: new wasi.Dirent(cookie + 1n, BigInt(entry.qid.path), entry.name, type) };
     }, { dirent: null });
   }
 
-  /** The cached entry that follows `cookie`; undefined when the batch does not cover it. */
-  private entryAfter(cookie: bigint): DirEntry | null | undefined {
-    const b = this.batch;
-    // Cookie 0 starts a new listing (rewinddir): always ask again so new entries show.
-    if (!b || cookie === 0n) return undefined;
-    if (cookie === b.start) return b.entries[0];
-    const i = b.entries.findIndex((e) => BigInt(e.offset) === cookie);
-    if (i < 0 || i === b.entries.length - 1) return undefined;
-    return b.entries[i + 1];
-  }
-
-  private fetchBatch(cookie: bigint): void {
+  private fetchBatch(cookie: bigint): NonNullable<OpfsDirectory['batch']> {
     if (this.listFid === null) {
       const { fid } = this.session.walk(this.fid, []);
       try {
-        this.session.client.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
+        this.session.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
       } catch (e) {
         this.session.clunk(fid);
         throw e;
       }
       this.listFid = fid;
     }
-    const reply = this.session.client.rpc(MessageType.Treaddir, { fid: this.listFid, offset: Number(cookie), count: this.session.ioSize });
-    this.batch = { start: cookie, entries: decodeDirEntries(reply.data as Uint8Array) };
+    const count = this.session.ioSize;
+    const offset = cookie === 0n ? 0 : Number(cookie) + this.skew;
+    const reply = this.session.rpc(MessageType.Treaddir, { fid: this.listFid, offset, count });
+    const data = reply.data as Uint8Array;
+    const entries = decodeDirEntries(data).filter((e) => e.name !== '.' && e.name !== '..');
+    if (cookie === 0n && entries.length) this.skew = entries[0]!.offset - 1;
+    this.prefetchAttributes(entries);
+    // A reply with room left for the longest entry (13 + 8 + 1 + 2 + 255 bytes) ended the listing.
+    return this.batch = { start: cookie, entries, last: data.length + 279 <= count };
+  }
+
+  /**
+   * A program that lists a directory usually stats its entries next (ls -l, or TinyEMU looking up
+   * each name the guest's readdir returned): their attributes are fetched in batches now and
+   * remembered for the lookups (path_filestat_get) that follow.
+   */
+  private prefetchAttributes(entries: DirEntry[]): void {
+    const listed = `listed:${this.parts.join('/')}`;
+    if (!entries.length || this.session.recall(listed)) return;
+    const attrs = this.session.statMany(this.fid, entries.map((e) => e.name));
+    if (!attrs) return;
+    this.session.remember(listed, true);
+    attrs.forEach((a, i) => {
+      if (a instanceof FsError) return;
+      const path = [...this.parts, entries[i]!.name].join('/');
+      const answer = { ret: wasi.ERRNO_SUCCESS, filestat: Filestat.fromAttr(a) };
+      this.session.remember(`lstat:${path}`, answer);
+      if ((a.mode & 0o170000) !== 0o120000) this.session.remember(`stat:${path}`, answer);
+    });
   }
 
   private closeList(): void {
@@ -378,7 +437,7 @@ export class OpfsDirectory extends Fd {
       }
       let target: string;
       try {
-        target = this.session.client.rpc(MessageType.Treadlink, { fid }).target as string;
+        target = this.session.rpc(MessageType.Treadlink, { fid }).target as string;
       } finally {
         this.session.clunk(fid);
       }
@@ -420,7 +479,7 @@ export class OpfsDirectory extends Fd {
       }
       if (oflags & wasi.OFLAGS_DIRECTORY) throw new WasiError(wasi.ERRNO_NOTDIR, path);
       if (qid.type & QidType.Symlink) throw new WasiError(wasi.ERRNO_LOOP, `${path} is a symlink`);
-      this.session.client.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
+      this.session.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
       return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
     } catch (e) {
       this.session.clunk(fid);
@@ -443,7 +502,7 @@ export class OpfsDirectory extends Fd {
       }
       const { fid } = this.session.walk(dirFid, []);
       try {
-        this.session.client.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
+        this.session.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
       } catch (e) {
         this.session.clunk(fid);
         throw e;
@@ -452,15 +511,30 @@ export class OpfsDirectory extends Fd {
     });
   }
 
+  /**
+   * stat/lstat. TinyEMU looks a path up three to five times for one guest system call, so the
+   * answer (or the errno) is remembered by the session for a moment.
+   */
   override path_filestat_get(flags: number, path: string): { ret: number; filestat: wasi.Filestat | null } {
-    return attempt(() => {
-      const { fid } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+    const follow = (flags & LOOKUP_SYMLINK_FOLLOW) !== 0;
+    let key: string;
+    try {
+      key = `${follow ? 'stat' : 'lstat'}:${this.resolve(path).parts.join('/')}${path.endsWith('/') ? '/' : ''}`;
+    } catch (e) {
+      return { ret: wasiErrnoOf(e), filestat: null };
+    }
+    const known = this.session.recall<{ ret: number; filestat: wasi.Filestat | null }>(key);
+    if (known) return known;
+    const answer = attempt(() => {
+      const { fid } = this.lookup(path, follow);
       try {
         return { filestat: Filestat.fromAttr(this.session.getattr(fid)) };
       } finally {
         this.session.clunk(fid);
       }
     }, { filestat: null });
+    this.session.remember(key, answer);
+    return answer;
   }
 
   override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
@@ -476,7 +550,7 @@ export class OpfsDirectory extends Fd {
   }
 
   override path_create_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
   }
 
   override path_unlink_file(path: string): number {
@@ -487,12 +561,12 @@ export class OpfsDirectory extends Fd {
         this.session.clunk(fid);
         throw new WasiError(qid && qid.type & QidType.Dir ? wasi.ERRNO_ISDIR : wasi.ERRNO_NOTDIR, path);
       }
-      this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
+      this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
     });
   }
 
   override path_remove_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.client.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
+    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
   }
 
   override path_readlink(path: string): { ret: number; data: string | null } {
@@ -500,7 +574,7 @@ export class OpfsDirectory extends Fd {
       const { fid, qid } = this.lookup(path, false);
       try {
         if (!qid || !(qid.type & QidType.Symlink)) throw new WasiError(wasi.ERRNO_INVAL, `${path} is not a symlink`);
-        return { data: this.session.client.rpc(MessageType.Treadlink, { fid }).target as string };
+        return { data: this.session.rpc(MessageType.Treadlink, { fid }).target as string };
       } finally {
         this.session.clunk(fid);
       }
@@ -510,7 +584,7 @@ export class OpfsDirectory extends Fd {
   // ---- calls the shim cannot route here; installOpfsImports calls them ----
 
   symlink(target: string, path: string): number {
-    return errnoOf(() => this.withParent(path, (fid, name) => this.session.client.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (fid, name) => this.session.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
   }
 
   /** link(2): `from` (in `fromDir`) gets the new name `path` here. Both must be on this session. */
@@ -519,7 +593,7 @@ export class OpfsDirectory extends Fd {
       const { fid, qid } = fromDir.lookup(fromPath, follow);
       try {
         if (qid === null || qid.type & QidType.Dir) throw new WasiError(wasi.ERRNO_PERM, 'hard links to directories are not allowed');
-        this.withParent(path, (dfid, name) => this.session.client.rpc(MessageType.Tlink, { dfid, fid, name }));
+        this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tlink, { dfid, fid, name }));
       } finally {
         this.session.clunk(fid);
       }
@@ -530,7 +604,7 @@ export class OpfsDirectory extends Fd {
   rename(fromPath: string, toDir: OpfsDirectory, toPath: string): number {
     return errnoOf(() => this.withParent(fromPath, (oldDirFid, oldName) =>
       toDir.withParent(toPath, (newDirFid, newName) =>
-        this.session.client.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
+        this.session.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
   }
 
   /** Whether `other` is served by the same 9P session (rename and link work only within one). */

@@ -33,6 +33,19 @@ describe('channel', function () {
     }
   });
 
+  it('answers a batch of messages on the slots after the first two in one pass', async () => {
+    await wipe(root);
+    const host = await StorageHost.start({ root });
+    try {
+      const result = await runSyncWorker(await host.connect(6), 3);
+      expect(result.failure).to.equal(undefined);
+      expect(result.batch).to.deep.equal(['sync-0:walked', 'sync-1:walked', 'sync-2:walked', 'missing:error']);
+      expect(result.tooMany).to.equal('RangeError');
+    } finally {
+      await host.close();
+    }
+  });
+
   it('serves blocking and pipelined clients at the same time', async () => {
     await wipe(root);
     const s = await openSession('m1', root);

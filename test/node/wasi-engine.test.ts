@@ -87,6 +87,14 @@ for (const browser of testBrowsers) describe(`wasi engine (${browser})`, { timeo
       assert.match(await type(b, 'hello there', 'echo: hello there\n'), /echo: hello there/);
       await type(b, 'write note.txt typed in the terminal', 'wrote note.txt');
       assert.equal(await b.page.evaluate(() => vmHarness.readText('note.txt')), 'typed in the terminal\n');
+      // A write of a program that works on without sleeping, its file still open, reaches the
+      // share within S1's 100 ms (src/wasi/session.ts), long before the program lets go of it.
+      const hold = b.page.evaluate(() => vmHarness.waitForOutput('released held.txt', 30000));
+      await type(b, 'hold held.txt 3000 written while busy', 'holding held.txt');
+      await new Promise((r) => setTimeout(r, 300));
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('held.txt')), 'written while busy\n');
+      assert.doesNotMatch(await b.page.evaluate(() => vmHarness.waitForOutput('holding held.txt')), /released held.txt/, 'read while the program held the file');
+      await hold;
       await b.page.evaluate(() => vmHarness.writeText('from-page.txt', 'the page wrote this'));
       assert.match(await type(b, 'cat from-page.txt', 'cat from-page.txt: .*'), /cat from-page.txt: the page wrote this/);
 
@@ -125,6 +133,30 @@ for (const browser of testBrowsers) describe(`wasi engine (${browser})`, { timeo
       await b.page.evaluate(() => vmHarness.waitForOutput('mainloop 2 ready'));
       assert.deepEqual(await fetchesOf(served, image, before, 1), [304]);
       await quit(b, 4);
+      await b.page.evaluate(() => vmHarness.remove());
+    } finally {
+      await b.close();
+      removeProfileDir(profile);
+    }
+  });
+
+  test('a full quota: the program\'s write fails with ENOSPC though S1 gathered it, quota-exceeded fires, files stored before are intact', async () => {
+    const profile = newProfileDir();
+    const b = await openElementPage(profile, server);
+    try {
+      await startMainloop(b, { src: mainloop, 'opfs-root': '/wasi-quota' });
+      await type(b, 'write kept.txt stored before the quota ran out', 'wrote kept.txt');
+      const usage = await b.page.evaluate(() => vmHarness.element().storageUsage());
+      const cdp = await b.page.createCDPSession();
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage.usage + 1024 * 1024 });
+      // S1 sends 4 KiB writes 256 KiB at a time: the failure comes back through a later write or the close.
+      assert.match(await type(b, 'fill big.bin 8', 'fill big.bin: .*\\n|filled big.bin'), /fill big.bin: (write|close): No space left on device/);
+      const event = await b.page.evaluate(() => vmHarness.waitForEvent('never', 10000)) as { type: string; detail: { code: string } };
+      assert.deepEqual([event.type, event.detail.code], ['error', 'quota-exceeded']);
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin });
+      assert.equal(await b.page.evaluate(() => vmHarness.readText('kept.txt')), 'stored before the quota ran out\n');
+      assert.match(await type(b, 'cat kept.txt', 'cat kept.txt: .*\\n'), /cat kept.txt: stored before the quota ran out/);
+      await quit(b, 0);
       await b.page.evaluate(() => vmHarness.remove());
     } finally {
       await b.close();

@@ -2,9 +2,11 @@
  * clocks (a relative tick and an absolute deadline, several subscriptions at once), then handling
  * whatever fired. Typed lines are commands:
  *   write NAME TEXT   writes TEXT to NAME in the share     cat NAME   prints NAME's contents
+ *   hold NAME MS TEXT writes TEXT, works MS ms with it open  fill NAME MIB  writes MIB MiB, 4 KiB a call
  *   ticks             clock statistics                     quit N     exits with code N
  * and anything else is echoed back. The share is argv[1] (default /mnt/opfs). */
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -45,6 +47,44 @@ static void command(char *line) {
     buf[n] = 0;
     fclose(f);
     printf("cat %s: %s", line + 4, buf);
+  } else if (!strncmp(line, "hold ", 5)) {
+    /* hold NAME MS TEXT: writes TEXT to NAME, then works MS milliseconds (reading the clock,
+       never sleeping) with the file still open, then closes it. */
+    char *name = line + 5, *ms = strchr(name, ' '), *text = ms ? strchr(ms + 1, ' ') : NULL;
+    if (!text) { printf("usage: hold NAME MS TEXT\n"); return; }
+    *ms++ = 0;
+    *text++ = 0;
+    snprintf(path, sizeof path, "%s/%s", share, name);
+    FILE *f = fopen(path, "w");
+    if (!f) { printf("hold %s: %s\n", name, strerror(errno)); return; }
+    fprintf(f, "%s\n", text);
+    fflush(f);
+    printf("holding %s\n", name);
+    fflush(stdout);
+    for (__wasi_timestamp_t end = now() + (__wasi_timestamp_t)atoi(ms) * 1000000; now() < end;) {}
+    fclose(f);
+    printf("released %s\n", name);
+  } else if (!strncmp(line, "fill ", 5)) {
+    /* fill NAME MIB: says which call failed, if one did. */
+    char *name = line + 5, *mib = strchr(name, ' ');
+    if (!mib) { printf("usage: fill NAME MIB\n"); return; }
+    *mib++ = 0;
+    snprintf(path, sizeof path, "%s/%s", share, name);
+    int fd = open(path, O_CREAT | O_WRONLY | O_TRUNC, 0644);
+    if (fd < 0) { printf("fill %s: open: %s\n", name, strerror(errno)); return; }
+    static char block[4096];
+    memset(block, 'x', sizeof block);
+    long blocks = atol(mib) * 256;
+    for (long i = 0; i < blocks; i++) {
+      if (write(fd, block, sizeof block) != (ssize_t)sizeof block) {
+        printf("fill %s: write: %s\n", name, strerror(errno));
+        close(fd);
+        fflush(stdout);
+        return;
+      }
+    }
+    if (close(fd)) printf("fill %s: close: %s\n", name, strerror(errno));
+    else printf("filled %s\n", name);
   } else if (!strcmp(line, "ticks")) {
     printf("ticks: %lu deadlines: %lu early: %lu polls: %lu inputs: %lu\n", ticks, deadlines, early, polls, inputs);
   } else if (!strncmp(line, "quit", 4)) {

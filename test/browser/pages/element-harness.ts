@@ -46,6 +46,8 @@ const vmHarness = {
   },
   events: () => events.map((e) => (e.type === 'progress' ? { type: e.type, detail: null } : e)),
   progressEvents: () => events.filter((e) => e.type === 'progress').length,
+  /** The details of the progress events so far. */
+  progressDetails: () => events.filter((e) => e.type === 'progress').map((e) => e.detail as { what: string; loaded: number; total: number }),
   async waitForEvent(type: string, timeoutMs = 120000): Promise<unknown> {
     await waitFor(() => events.some((e) => e.type === type || e.type === 'error'), timeoutMs, `the ${type} event`);
     const hit = events.find((e) => e.type === type) ?? events.find((e) => e.type === 'error');
@@ -82,6 +84,29 @@ const vmHarness = {
   mkdir: (path: string) => vm!.fs.mkdir(path, { recursive: true }),
   writeText: (path: string, text: string, mode?: number) => vm!.fs.writeFile(path, text, mode),
   state: () => vm!.state,
+  /**
+   * Everything under `path` in the share through the element's `fs`, sorted by path: type, size,
+   * mtime, a symlink's target and a file's SHA-256.
+   */
+  async listShare(path: string): Promise<ShareEntry[]> {
+    const out: ShareEntry[] = [];
+    const walk = async (dir: string) => {
+      for (const { name } of await vm!.fs.readDir(dir)) {
+        const p = `${dir}/${name}`;
+        const st = await vm!.fs.stat(p);
+        const entry: ShareEntry = { path: p, type: st.type, size: st.size, mtimeMs: st.mtimeMs };
+        if (st.type === 'symlink') entry.target = await vm!.fs.readlink(p);
+        if (st.type === 'file') {
+          const digest = await crypto.subtle.digest('SHA-256', await vm!.fs.readFile(p) as Uint8Array<ArrayBuffer>);
+          entry.sha256 = Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, '0')).join('');
+        }
+        out.push(entry);
+        if (st.type === 'directory') await walk(p);
+      }
+    };
+    await walk(path);
+    return out.sort((a, b) => (a.path < b.path ? -1 : 1));
+  },
   /** The element itself, for calls the harness does not wrap. */
   element: () => vm!,
   /** Milliseconds from create() to the first event of `type` (recorded as events arrive). */
@@ -109,6 +134,8 @@ const vmHarness = {
     await Promise.race([closed, new Promise((r) => setTimeout(r, 3000))]);
   },
 };
+
+export interface ShareEntry { path: string; type: string; size: number; mtimeMs: number; target?: string; sha256?: string }
 
 export type VmHarness = typeof vmHarness;
 exposeHarness('vmHarness', vmHarness);

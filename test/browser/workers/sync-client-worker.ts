@@ -5,9 +5,11 @@ import { SyncChannelClient } from '../../../src/channel/sync-client.js';
 import { SyncP9Client } from '../../../src/p9/client.js';
 import { FsError } from '../../../src/p9/errno.js';
 import { MessageType, NOFID, OpenFlag } from '../../../src/p9/messages.js';
+import { decodeMessage, encodeMessage } from '../../../src/p9/codec.js';
 
 self.onmessage = (e: MessageEvent<{ endpoint: ChannelEndpoint; files: number }>) => {
-  const c = new SyncP9Client(new SyncChannelClient(e.data.endpoint));
+  const channel = new SyncChannelClient(e.data.endpoint);
+  const c = new SyncP9Client(channel);
   const out: Record<string, unknown> = {};
   try {
     out.version = c.version().version;
@@ -25,6 +27,17 @@ self.onmessage = (e: MessageEvent<{ endpoint: ChannelEndpoint; files: number }>)
       c.rpc(MessageType.Twalk, { fid: 1, newfid: 3, names: ['missing'] });
     } catch (err) {
       out.missing = err instanceof FsError ? err.code : String(err);
+    }
+    if (channel.batchSize > 0) {
+      // Walks to every file and to a missing name at once, each on its own slot; then too many.
+      const names = [...Array.from({ length: Math.min(e.data.files, channel.batchSize - 1) }, (_, i) => `sync-${i}`), 'missing'];
+      out.batch = channel.batch(names.map((name, i) => (o: Uint8Array) => encodeMessage(MessageType.Twalk, i + 1, { fid: 1, newfid: 10 + i, names: [name] }, o).length),
+        (reply, i) => `${names[i]}:${decodeMessage(reply).type === MessageType.Rlerror ? 'error' : 'walked'}`);
+      try {
+        channel.batch(Array.from({ length: channel.batchSize + 1 }, () => () => 0), () => null);
+      } catch (err) {
+        out.tooMany = err instanceof RangeError ? 'RangeError' : String(err);
+      }
     }
   } catch (err) {
     out.failure = String(err);

@@ -34,19 +34,24 @@ export function wasmPath(urlPath: string): string {
   return join(repoRoot, urlPath);
 }
 
-/** Runs a compiled program under node:wasi with `dir` preopened as `preopen`; returns its exit code and stdout. */
-export async function runUnderNode(urlPath: string, args: string[], dir: string, preopen = '/mnt/opfs'): Promise<{ code: number; stdout: string }> {
+/**
+ * Runs a compiled program under node:wasi with `dir` preopened as `preopen`, stdin read from the
+ * file `stdin` (else this process's); returns its exit code and stdout.
+ */
+export async function runUnderNode(urlPath: string, args: string[], dir: string, preopen = '/mnt/opfs', stdin?: string): Promise<{ code: number; stdout: string }> {
   const outDir = mkdtempSync(join(tmpdir(), 'container-vm-wasi-out-'));
   const outFile = join(outDir, 'stdout.txt');
   const fd = openSync(outFile, 'w');
+  const input = stdin === undefined ? 0 : openSync(stdin, 'r');
   try {
-    const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: { [preopen]: dir }, stdout: fd, returnOnExit: true });
+    const wasi = new WASI({ version: 'preview1', args, env: {}, preopens: { [preopen]: dir }, stdin: input, stdout: fd, returnOnExit: true });
     const module = await WebAssembly.compile(readFileSync(wasmPath(urlPath)));
     const instance = await WebAssembly.instantiate(module, wasi.getImportObject() as WebAssembly.Imports);
     const code = wasi.start(instance);
     return { code, stdout: readFileSync(outFile, 'utf8') };
   } finally {
     closeSync(fd);
+    if (input !== 0) closeSync(input);
     rmSync(outDir, { recursive: true, force: true });
   }
 }
