@@ -7,6 +7,10 @@ import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
 import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';
 import { VmError } from '../errors.js';
+import { Backend } from '../channel/storage-protocol.js';
+import { isOciSource } from '../oci/image.js';
+import { launchScript } from '../oci/launch.js';
+import { openRoot } from '../oci/roots.js';
 import { EngineKind, engineFor, loadV86Manifest } from './image.js';
 import { Snapshot, imageKey } from './snapshot-store.js';
 
@@ -34,6 +38,13 @@ export interface LaunchRequest {
   network: NetworkConfig | null;
   assets: ElementAssets;
   host: StorageHost;
+  /** The share's OPFS directory and server: an OCI image's root is kept per share, served by the same backend. */
+  opfsRoot: string;
+  backend: Backend;
+  /** The v86 guest (manifest URL) that boots an OCI image: its kernel and initramfs. */
+  guest: string;
+  /** A write to an OCI image's root failed for want of quota. */
+  onNoSpace: () => void;
   terminalSize: { cols: number; rows: number };
   /** The stored snapshot (being read), when snapshot="auto". */
   snapshot: Promise<Snapshot | null> | null;
@@ -48,11 +59,13 @@ export interface LaunchedVm {
   image: V86Image | null;
   /** The snapshot it resumed from, if it did. */
   resumed: Snapshot | null;
+  /** An OCI image's root file system: its storage worker, closed when the VM stops. */
+  root: StorageHost | null;
 }
 
 /** The engine `src` needs, checked before anything starts. */
 export function engineKind(src: string, engine: string): EngineKind {
-  if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
+  if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json), an OCI image (a layout folder ending in "/", or a .tar of one) or a container2wasm image (.wasm).');
   if (engine === 'auto') return engineFor(src);
   if (engine !== 'v86' && engine !== 'wasi') throw new VmError('bad-image', `Unknown engine "${engine}": use auto, v86 or wasi.`);
   return engine;
@@ -74,8 +87,9 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     const engine = startWasi(r.assets.wasiWorker, {
       src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
     }, events);
-    return { kind, engine, endpoint, image: null, resumed: null };
+    return { kind, engine, endpoint, image: null, resumed: null, root: null };
   }
+  if (isOciSource(r.src)) return launchOci(r, events);
   // The network card is part of the machine: with it on the command line, a snapshot resumes
   // only on a machine that has a card if and only if the one it was saved on had one.
   const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}${r.network ? ' cvm.net=virtio' : ''}`);
@@ -84,5 +98,28 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
   const endpoint = await r.host.connect(16, undefined, resumed?.session);
   const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state, r.network ?? undefined);
-  return { kind, engine, endpoint, image, resumed };
+  return { kind, engine, endpoint, image, resumed, root: null };
+}
+
+/**
+ * An OCI image: its root unpacked into OPFS (once per digest and share), then the guest boots
+ * with that root and the share on its one 9P device (root-mux.ts). No snapshots: a boot each time.
+ */
+async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
+  if (!r.guest) throw new VmError('bad-arguments', 'An OCI image needs a v86 guest to boot it: set the guest attribute to its manifest (guest/out/manifest.json, built by guest/build.sh).');
+  const image = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
+  const root = await openRoot({
+    src: new URL(r.src, location.href).href, opfsRoot: r.opfsRoot, backend: r.backend, storageWorker: r.assets.storageWorker,
+    onNoSpace: r.onNoSpace, progress: events.progress,
+  });
+  try {
+    const launch = launchScript(root.config, r.args.trim() ? splitWords(r.args) : null, r.src);
+    const rootEndpoint = await root.host.connect(16);
+    const endpoint = await r.host.connect(16);
+    const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, undefined, r.network ?? undefined, { endpoint: rootEndpoint, launch });
+    return { kind: 'v86', engine, endpoint, image: null, resumed: null, root: root.host };
+  } catch (e) {
+    await root.host.close().catch(() => undefined);
+    throw e;
+  }
 }

@@ -1,0 +1,219 @@
+// One virtio-9p device, two storage workers: the guest of an OCI image mounts v86's only 9P device
+// (tag host9p) once, and sees a small top directory made here:
+//
+//   root/    the image's root file system (its own storage worker, src/oci/roots.ts)
+//   share/   the user's share (the element's storage worker), bind-mounted at /mnt/opfs
+//   launch   what to run: a shell fragment the guest's init sources (src/oci/launch.ts)
+//
+// Linux lets a virtio-9p device be mounted only once, so the two trees must come through one
+// session. Each fid belongs to one storage worker from the walk that made it; messages pass
+// through unchanged, except walks from the top directory, which start at that worker's root fid.
+// The share's qid paths get bit 52 set, so that no file of the share has the inode number of a
+// file of the root (the stores number inodes with 52-bit values; 2^53 is still exact in JS).
+
+import { Writer, decodeMessage, encodeMessage } from '../p9/codec.js';
+import { MessageType, NOFID } from '../p9/messages.js';
+import { Qid } from '../p9/codec.js';
+
+/** Where 9P messages go: the engine's channel to one storage worker. */
+export interface NinePTarget {
+  handle(request: Uint8Array, reply: (r: Uint8Array) => void): void;
+  drained(): Promise<void>;
+}
+
+const enum Part { Root = 0, Share = 1 }
+const NAMES = ['root', 'share'];
+/** The fids this mux attaches on each worker for its root (guest fids are small numbers). */
+const ROOT_FIDS = [0xfffffff0, 0xfffffff1];
+const TOP_QID: Qid = { type: 0x80, version: 0, path: 2 ** 53 - 1 };
+const LAUNCH_QID: Qid = { type: 0, version: 0, path: 2 ** 53 - 2 };
+const EPERM = 1, ENOENT = 2, ENOTDIR = 20, EXDEV = 18, EROFS = 30, EOPNOTSUPP = 95;
+const QID_SIZE = 13;
+/** Replies whose first field is a qid. */
+const QID_FIRST = new Set<number>([MessageType.Rlopen, MessageType.Rlcreate, MessageType.Rsymlink, MessageType.Rmknod, MessageType.Rmkdir]);
+
+type Synthetic = 'top' | 'launch';
+
+export class RootMux implements NinePTarget {
+  private readonly parts: NinePTarget[];
+  private readonly owner = new Map<number, Part>();
+  private readonly synthetic = new Map<number, Synthetic>();
+  private readonly tags = new Map<number, Part>();
+  private rootQids: (Qid | null)[] = [null, null];
+
+  constructor(root: NinePTarget, share: NinePTarget, private readonly launch: Uint8Array) {
+    this.parts = [root, share];
+  }
+
+  drained(): Promise<void> {
+    return Promise.all(this.parts.map((p) => p.drained())).then(() => undefined);
+  }
+
+  handle(request: Uint8Array, reply: (r: Uint8Array) => void): void {
+    const type = request[4]!;
+    const tag = request[5]! | (request[6]! << 8);
+    const answer = (t: number, fields: Record<string, unknown> = {}) => reply(encodeMessage(t, tag, fields));
+    const error = (ecode: number) => answer(MessageType.Rlerror, { ecode });
+    const m = decodeMessage(request);
+    const f = m.fields;
+    switch (type) {
+      case MessageType.Tversion: return void this.version(request, reply);
+      case MessageType.Tattach: return void this.attach(f as { uname: string; nUname: number }).then(
+        (ok) => { if (ok) { this.synthetic.set(f.fid, 'top'); answer(MessageType.Rattach, { qid: TOP_QID }); } else error(EPERM); });
+      case MessageType.Tflush: {
+        const part = this.tags.get(f.oldtag);
+        return part === undefined ? answer(MessageType.Rflush) : this.forward(part, request, reply);
+      }
+      case MessageType.Twalk: return this.walk(f.fid, f.newfid, f.names, request, reply, answer, error);
+      case MessageType.Tlink: case MessageType.Trenameat: case MessageType.Trename: {
+        const [a, b] = type === MessageType.Tlink ? [f.dfid, f.fid] : type === MessageType.Trename ? [f.fid, f.dfid] : [f.oldDirFid, f.newDirFid];
+        if (this.synthetic.has(a) || this.synthetic.has(b)) return error(EROFS);
+        if (this.owner.get(a) !== this.owner.get(b)) return error(EXDEV);
+        return this.forward(this.owner.get(a)!, request, reply);
+      }
+    }
+    // Every other message names its fid first.
+    const fid = new DataView(request.buffer, request.byteOffset + 7, 4).getUint32(0, true);
+    const kind = this.synthetic.get(fid);
+    if (kind) return this.syntheticCall(kind, type, fid, f, answer, error);
+    const part = this.owner.get(fid);
+    if (part === undefined) return error(9 /* EBADF */);
+    if (type === MessageType.Tclunk || type === MessageType.Tremove) this.owner.delete(fid);
+    this.forward(part, request, reply);
+  }
+
+  /** A new session: both workers get the guest's Tversion; it hears the smaller msize. */
+  private async version(request: Uint8Array, reply: (r: Uint8Array) => void): Promise<void> {
+    this.owner.clear();
+    this.synthetic.clear();
+    this.rootQids = [null, null];
+    const answers = await Promise.all(this.parts.map((p) => this.call(p, request)));
+    const msizes = answers.map((a) => decodeMessage(a).fields.msize as number);
+    const smaller = answers[msizes[0]! <= msizes[1]! ? 0 : 1]!;
+    reply(smaller);
+  }
+
+  /** Attaches this mux's root fid on each worker, once per session. */
+  private async attach(f: { uname: string; nUname: number }): Promise<boolean> {
+    for (const part of [Part.Root, Part.Share]) {
+      if (this.rootQids[part]) continue;
+      const answer = decodeMessage(await this.call(this.parts[part]!, encodeMessage(MessageType.Tattach, 0, {
+        fid: ROOT_FIDS[part], afid: NOFID, uname: f.uname, aname: '', nUname: f.nUname,
+      })));
+      if (answer.type !== MessageType.Rattach) return false;
+      this.rootQids[part] = part === Part.Share ? shareQid(answer.fields.qid) : answer.fields.qid;
+    }
+    return true;
+  }
+
+  private walk(fid: number, newfid: number, names: string[], request: Uint8Array, reply: (r: Uint8Array) => void,
+    answer: (t: number, fields?: Record<string, unknown>) => void, error: (e: number) => void): void {
+    const kind = this.synthetic.get(fid);
+    if (kind === undefined) {
+      const part = this.owner.get(fid);
+      if (part === undefined) return error(9);
+      return this.forward(part, request, reply, (r) => {
+        if (r[4] === MessageType.Rwalk && (r[7]! | (r[8]! << 8)) === names.length) this.owner.set(newfid, part);
+      });
+    }
+    if (names.length === 0) {
+      this.synthetic.set(newfid, kind);
+      return answer(MessageType.Rwalk, { qids: [] });
+    }
+    if (kind === 'launch') return error(ENOTDIR);
+    const [first, ...rest] = names;
+    if (first === 'launch' || first === '..') {
+      if (rest.length > 0) return error(first === 'launch' ? ENOTDIR : ENOENT);
+      this.synthetic.set(newfid, first === 'launch' ? 'launch' : 'top');
+      return answer(MessageType.Rwalk, { qids: [first === 'launch' ? LAUNCH_QID : TOP_QID] });
+    }
+    const part = NAMES.indexOf(first!) as Part | -1;
+    if (part === -1) return error(ENOENT);
+    const rootQid = this.rootQids[part]!;
+    const inner = encodeMessage(MessageType.Twalk, 0, { fid: ROOT_FIDS[part], newfid, names: rest });
+    void this.call(this.parts[part]!, inner).then((r) => {
+      const m = decodeMessage(r);
+      const qids: Qid[] = m.type === MessageType.Rwalk ? m.fields.qids : [];
+      if (qids.length === rest.length) this.owner.set(newfid, part);
+      answer(MessageType.Rwalk, { qids: [rootQid, ...qids] });
+    });
+  }
+
+  private syntheticCall(kind: Synthetic, type: number, fid: number, f: Record<string, number>,
+    answer: (t: number, fields?: Record<string, unknown>) => void, error: (e: number) => void): void {
+    const qid = kind === 'top' ? TOP_QID : LAUNCH_QID;
+    switch (type) {
+      case MessageType.Tclunk: this.synthetic.delete(fid); return answer(MessageType.Rclunk);
+      case MessageType.Tgetattr: {
+        const now = Math.floor(Date.now() / 1000);
+        return answer(MessageType.Rgetattr, {
+          valid: 0x7ff, qid, mode: kind === 'top' ? 0o40555 : 0o100444, uid: 0, gid: 0, nlink: kind === 'top' ? 4 : 1,
+          rdev: 0, size: kind === 'top' ? 0 : this.launch.length, blksize: 4096, blocks: 0,
+          atimeSec: now, atimeNsec: 0, mtimeSec: now, mtimeNsec: 0, ctimeSec: now, ctimeNsec: 0,
+          btimeSec: 0, btimeNsec: 0, gen: 0, dataVersion: 0,
+        });
+      }
+      case MessageType.Tlopen: return (f.flags! & 3) === 0 ? answer(MessageType.Rlopen, { qid, iounit: 0 }) : error(EROFS);
+      case MessageType.Tread:
+        if (kind !== 'launch') return error(21 /* EISDIR */);
+        return answer(MessageType.Rread, { data: this.launch.subarray(f.offset!, f.offset! + f.count!) });
+      case MessageType.Treaddir: return kind === 'top' ? answer(MessageType.Rreaddir, { data: this.topEntries(f.offset!, f.count!) }) : error(ENOTDIR);
+      case MessageType.Tstatfs: {
+        const inner = encodeMessage(MessageType.Tstatfs, 0, { fid: ROOT_FIDS[Part.Root] });
+        return void this.call(this.parts[Part.Root]!, inner).then((r) => answer(MessageType.Rstatfs, decodeMessage(r).fields));
+      }
+      case MessageType.Txattrwalk: return error(EOPNOTSUPP);
+      default: return error(EROFS);
+    }
+  }
+
+  /** The top directory's entries from `offset` (an entry's index), as many as fit `count`. */
+  private topEntries(offset: number, count: number): Uint8Array {
+    const entries: [string, Qid, number][] = [['root', this.rootQids[0]!, 4], ['share', this.rootQids[1]!, 4], ['launch', LAUNCH_QID, 8]];
+    const out = new Uint8Array(count);
+    const w = new Writer(out);
+    for (let i = offset; i < entries.length; i++) {
+      const [name, qid, dt] = entries[i]!;
+      if (w.pos + QID_SIZE + 8 + 1 + 2 + name.length > count) break;
+      w.qid(qid); w.u64(i + 1); w.u8(dt); w.str(name);
+    }
+    return out.subarray(0, w.pos);
+  }
+
+  /** Sends a message the guest made to a worker, keeping its tag for Tflush. */
+  private forward(part: Part, request: Uint8Array, reply: (r: Uint8Array) => void, seen?: (r: Uint8Array) => void): void {
+    const tag = request[5]! | (request[6]! << 8);
+    this.tags.set(tag, part);
+    this.parts[part]!.handle(request, (r) => {
+      this.tags.delete(tag);
+      seen?.(r);
+      if (part === Part.Share) markShareQids(r);
+      reply(r);
+    });
+  }
+
+  /** A message of this mux's own; the answer is copied (the channel's is a view of its slot). */
+  private call(part: NinePTarget, request: Uint8Array): Promise<Uint8Array> {
+    return new Promise((resolve) => part.handle(request, (r) => resolve(r.slice())));
+  }
+}
+
+function shareQid(q: Qid): Qid {
+  return { ...q, path: q.path + 2 ** 52 };
+}
+
+/** Sets bit 52 of every qid path in a reply from the share, in place. */
+function markShareQids(r: Uint8Array): void {
+  const type = r[4]!;
+  const mark = (qidAt: number) => { r[qidAt + 5 + 6]! |= 0x10; };
+  if (QID_FIRST.has(type)) mark(7);
+  else if (type === MessageType.Rgetattr) mark(15);
+  else if (type === MessageType.Rwalk) {
+    const n = r[7]! | (r[8]! << 8);
+    for (let i = 0; i < n; i++) mark(9 + i * QID_SIZE);
+  } else if (type === MessageType.Rreaddir) {
+    const view = new DataView(r.buffer, r.byteOffset, r.length);
+    const end = 11 + view.getUint32(7, true);
+    for (let at = 11; at < end; at += QID_SIZE + 8 + 1 + 2 + view.getUint16(at + QID_SIZE + 9, true)) mark(at);
+  }
+}

