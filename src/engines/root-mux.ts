@@ -8,6 +8,7 @@
 // Linux lets a virtio-9p device be mounted only once, so the two trees must come through one
 // session. Each fid belongs to one storage worker from the walk that made it; messages pass
 // through unchanged, except walks from the top directory, which start at that worker's root fid.
+// Tlink, which the stores answer EOPNOTSUPP, becomes a copy of the file (see linkByCopy).
 // The share's qid paths get bit 52 set, so that no file of the share has the inode number of a
 // file of the root (the stores number inodes with 52-bit values; 2^53 is still exact in JS).
 
@@ -28,6 +29,10 @@ const ROOT_FIDS = [0xfffffff0, 0xfffffff1];
 const TOP_QID: Qid = { type: 0x80, version: 0, path: 2 ** 53 - 1 };
 const LAUNCH_QID: Qid = { type: 0, version: 0, path: 2 ** 53 - 2 };
 const EPERM = 1, ENOENT = 2, ENOTDIR = 20, EXDEV = 18, EROFS = 30, EOPNOTSUPP = 95;
+/** The tag and fids of this mux's own requests (guest tags and fids are small numbers). */
+const OWN_TAG = 0xfff0;
+const COPY_FIDS = [0xffffffe0, 0xffffffe1];
+const S_IFMT = 0o170000, S_IFREG = 0o100000;
 const QID_SIZE = 13;
 /** Replies whose first field is a qid. */
 const QID_FIRST = new Set<number>([MessageType.Rlopen, MessageType.Rlcreate, MessageType.Rsymlink, MessageType.Rmknod, MessageType.Rmkdir]);
@@ -40,6 +45,9 @@ export class RootMux implements NinePTarget {
   private readonly synthetic = new Map<number, Synthetic>();
   private readonly tags = new Map<number, Part>();
   private rootQids: (Qid | null)[] = [null, null];
+  private msize = 8192;
+  /** Copies for Tlink run one at a time: they share COPY_FIDS. */
+  private copying: Promise<unknown> = Promise.resolve();
 
   constructor(root: NinePTarget, share: NinePTarget, private readonly launch: Uint8Array) {
     this.parts = [root, share];
@@ -69,7 +77,14 @@ export class RootMux implements NinePTarget {
         const [a, b] = type === MessageType.Tlink ? [f.dfid, f.fid] : type === MessageType.Trename ? [f.fid, f.dfid] : [f.oldDirFid, f.newDirFid];
         if (this.synthetic.has(a) || this.synthetic.has(b)) return error(EROFS);
         if (this.owner.get(a) !== this.owner.get(b)) return error(EXDEV);
-        return this.forward(this.owner.get(a)!, request, reply);
+        const part = this.owner.get(a)!;
+        if (type !== MessageType.Tlink) return this.forward(part, request, reply);
+        return this.forward(part, request, (r) => {
+          if (r[4] !== MessageType.Rlerror || new DataView(r.buffer, r.byteOffset + 7, 4).getUint32(0, true) !== EOPNOTSUPP) return reply(r);
+          const copy = this.copying.then(() => this.linkByCopy(this.parts[part]!, f.dfid, f.fid, f.name));
+          this.copying = copy.catch(() => undefined);
+          void copy.then((ecode) => (ecode ? error(ecode) : answer(MessageType.Rlink)));
+        });
       }
     }
     // Every other message names its fid first.
@@ -90,6 +105,7 @@ export class RootMux implements NinePTarget {
     const answers = await Promise.all(this.parts.map((p) => this.call(p, request)));
     const msizes = answers.map((a) => decodeMessage(a).fields.msize as number);
     const smaller = answers[msizes[0]! <= msizes[1]! ? 0 : 1]!;
+    this.msize = Math.min(msizes[0]!, msizes[1]!);
     reply(smaller);
   }
 
@@ -164,6 +180,48 @@ export class RootMux implements NinePTarget {
       }
       case MessageType.Txattrwalk: return error(EOPNOTSUPP);
       default: return error(EROFS);
+    }
+  }
+
+  /**
+   * A hard link made as a copy: the stores keep no hard links, and what dpkg and apt link (backups
+   * of files they are about to replace) only needs the contents, mode and owner at that moment.
+   * The two names do not share later writes. Returns an errno, or 0.
+   */
+  private async linkByCopy(part: NinePTarget, dfid: number, fid: number, name: string): Promise<number> {
+    const [from, to] = COPY_FIDS as [number, number];
+    const rpc = async (type: number, fields: Record<string, unknown>) => {
+      const m = decodeMessage(await this.call(part, encodeMessage(type, OWN_TAG, fields)));
+      if (m.type === MessageType.Rlerror) throw m.fields.ecode as number;
+      return m.fields;
+    };
+    const opened: number[] = [];
+    try {
+      await rpc(MessageType.Twalk, { fid, newfid: from, names: [] });
+      opened.push(from);
+      const attr = await rpc(MessageType.Tgetattr, { fid: from, requestMask: 0x3fff });
+      if ((attr.mode & S_IFMT) !== S_IFREG) return EPERM;
+      await rpc(MessageType.Tlopen, { fid: from, flags: 0 });
+      await rpc(MessageType.Twalk, { fid: dfid, newfid: to, names: [] });
+      opened.push(to);
+      await rpc(MessageType.Tlcreate, { fid: to, name, flags: 0o301 /* O_WRONLY|O_CREAT|O_EXCL */, mode: attr.mode & 0o7777, gid: attr.gid });
+      const step = this.msize - 24;
+      for (let offset = 0; ; ) {
+        const { data } = await rpc(MessageType.Tread, { fid: from, offset, count: step }) as { data: Uint8Array };
+        if (data.length === 0) break;
+        await rpc(MessageType.Twrite, { fid: to, offset, data });
+        offset += data.length;
+      }
+      await rpc(MessageType.Tsetattr, {
+        fid: to, valid: 0x1 | 0x2 | 0x4, mode: attr.mode & 0o7777, uid: attr.uid, gid: attr.gid, size: 0,
+        atimeSec: 0, atimeNsec: 0, mtimeSec: 0, mtimeNsec: 0,
+      });
+      return 0;
+    } catch (e) {
+      if (typeof e === 'number') return e;
+      throw e;
+    } finally {
+      for (const f of opened) await rpc(MessageType.Tclunk, { fid: f }).catch(() => undefined);
     }
   }
 

@@ -6,7 +6,7 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, startServer } from './support/browser.js';
 import type { VmHarness } from '../browser/pages/element-harness.js';
 
@@ -66,6 +66,43 @@ for (const backend of backends) {
         const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string };
         assert.equal(event.type, 'vm-ready');
         assert.equal(await run(b, 'cat /etc/kept.txt /mnt/opfs/share.txt; [ -e /new ] || echo no-new'), 'kept from the lower layer\nkept\nno-new\n');
+      } finally {
+        await b.close();
+      }
+    } finally {
+      await server.stop();
+      removeProfileDir(profile);
+    }
+  });
+}
+
+for (const backend of backends) {
+  test(`${backend}: Debian 12: os-release, python3, dpkg -i of a local .deb and an edit in /etc that a relaunch still has`, { skip, timeout: 1800000 }, async () => {
+    const server = await startServer();
+    const profile = newProfileDir();
+    const attributes = { src: '/test/oci/out/debian/', 'opfs-root': `/debian-${backend}`, backend };
+    try {
+      let b = await openElementPage(profile, server, 'chromium');
+      try {
+        await boot(b, attributes);
+        const times = await b.page.evaluate(() => ({ ready: vmHarness.eventTime('vm-ready') }));
+        console.log(`${backend}: Debian first start (unpack and boot) to vm-ready in ${Math.round(times.ready! / 1000)} s`);
+        assert.match(await run(b, 'cat /etc/os-release'), /PRETTY_NAME="Debian GNU\/Linux 12 \(bookworm\)"/);
+        assert.equal(await run(b, "python3 -c 'print(6*7)'"), '42\n');
+        const deb = Array.from(readFileSync(`${repo}test/oci/out/hello_1.0_all.deb`));
+        await b.page.evaluate((bytes) => vmHarness.element().fs.writeFile('hello.deb', new Uint8Array(bytes)), deb);
+        await run(b, 'dpkg -i /mnt/opfs/hello.deb >/dev/null && echo "edited in /etc" >> /etc/issue');
+        await b.page.evaluate(() => vmHarness.remove());
+      } finally {
+        await b.close();
+      }
+      b = await openElementPage(profile, server, 'chromium');
+      try {
+        await boot(b, attributes);
+        const ready = await b.page.evaluate(() => vmHarness.eventTime('vm-ready'));
+        console.log(`${backend}: Debian later start to vm-ready in ${Math.round(ready! / 1000)} s`);
+        assert.match(await run(b, 'dpkg -s cvm-hello'), /Status: install ok installed/);
+        assert.equal(await run(b, 'cat /usr/share/cvm-hello/hello.txt; tail -n 1 /etc/issue'), 'installed by dpkg -i\nedited in /etc\n');
       } finally {
         await b.close();
       }
