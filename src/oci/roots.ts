@@ -81,12 +81,19 @@ export async function openRoot(o: RootOptions): Promise<ImageRoot> {
   const hex = hexOf(image.digest);
   const dir = await rootsDir(o.opfsRoot);
   const marker = await readMarker(dir, hex);
-  const start = () => StorageHost.start({ root: `/emulator/roots/${shareKey(o.opfsRoot)}/${hex}`, backend: o.backend, workerUrl: o.storageWorker, onNoSpace: o.onNoSpace });
+  // While unpacking, ENOSPC fails the unpacking itself (quota-exceeded below): no second report.
+  let unpacking = false;
+  const start = () => StorageHost.start({
+    root: `/emulator/roots/${shareKey(o.opfsRoot)}/${hex}`, backend: o.backend, workerUrl: o.storageWorker,
+    onNoSpace: () => { if (!unpacking) o.onNoSpace(); },
+  });
   if (marker?.digest === image.digest) return { digest: image.digest, config: marker.config, host: await start() };
   await removeRoots(dir, null);
   const host = await start();
   try {
+    unpacking = true;
     await unpack(o.src, image, host, o.progress);
+    unpacking = false;
     const file = await (await dir.getFileHandle(`${hex}.json`, { create: true })).createWritable();
     await file.write(JSON.stringify({ digest: image.digest, config: image.config }));
     await file.close();

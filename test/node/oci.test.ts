@@ -112,3 +112,54 @@ for (const backend of backends) {
     }
   });
 }
+
+test('bad images: another platform, a layer that does not match its digest, the quota running out while unpacking', { skip, timeout: 600000 }, async () => {
+  const server = await startServer();
+  const profile = newProfileDir();
+  try {
+    const b = await openElementPage(profile, server, 'chromium');
+    try {
+      const failure = async (attributes: Record<string, string>) => {
+        await b.page.evaluate((a) => vmHarness.create(a), { guest: '/guest/out/manifest.json', ...attributes });
+        const event = await b.page.evaluate(() => vmHarness.waitForEvent('vm-ready', 120000)) as { type: string; detail: { code: string; message: string } };
+        // What is left of the share's image roots in OPFS: nothing half-unpacked.
+        const left = await b.page.evaluate(async (share) => {
+          const names: string[] = [];
+          try {
+            let dir = await navigator.storage.getDirectory();
+            for (const part of ['emulator', 'roots', encodeURIComponent(share)]) dir = await dir.getDirectoryHandle(part);
+            for await (const name of (dir as unknown as { keys(): AsyncIterable<string> }).keys()) names.push(name);
+          } catch { /* no folder: nothing left */ }
+          return names;
+        }, attributes['opfs-root']!);
+        await b.page.evaluate(() => vmHarness.remove());
+        return { ...event, left };
+      };
+      const platform = await failure({ src: '/test/oci/out/busybox-amd64/', 'opfs-root': '/bad-platform' });
+      assert.equal(platform.type, 'error');
+      assert.equal(platform.detail.code, 'bad-image');
+      assert.match(platform.detail.message, /linux\/amd64.*runs linux\/386 images only.*container2wasm/s);
+
+      const digest = await failure({ src: '/test/oci/out/busybox-bad-digest/', 'opfs-root': '/bad-digest' });
+      assert.equal(digest.type, 'error', 'a damaged image is never booted');
+      assert.equal(digest.detail.code, 'bad-image');
+      assert.match(digest.detail.message, /does not match its digest/);
+      assert.deepEqual(digest.left, []);
+
+      // Chromium enforces this override on OPFS writes as it would a real quota.
+      const usage = await b.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+      const cdp = await b.page.createCDPSession();
+      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage + 400 * 1024 });
+      const quota = await failure({ src: '/test/oci/out/busybox.tar', 'opfs-root': '/bad-quota' });
+      assert.equal(quota.type, 'error');
+      assert.equal(quota.detail.code, 'quota-exceeded', quota.detail.message);
+      assert.match(quota.detail.message, /what was unpacked is removed/);
+      assert.deepEqual(quota.left, []);
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
