@@ -69,7 +69,8 @@ export async function resetRoots(opfsRoot: string): Promise<void> {
 }
 
 function isNoSpace(e: unknown): boolean {
-  return (e instanceof FsError && e.errno === ENOSPC) || (e as { name?: string })?.name === 'QuotaExceededError';
+  const { name, code } = (e ?? {}) as { name?: string; code?: string };
+  return (e instanceof FsError && e.errno === ENOSPC) || name === 'QuotaExceededError' || code === 'quota-exceeded';
 }
 
 /**
@@ -89,16 +90,17 @@ export async function openRoot(o: RootOptions): Promise<ImageRoot> {
   });
   if (marker?.digest === image.digest) return { digest: image.digest, config: marker.config, host: await start() };
   await removeRoots(dir, null);
-  const host = await start();
+  let host: StorageHost | null = null;
   try {
     unpacking = true;
+    host = await start();
     await unpack(o.src, image, host, o.progress);
     unpacking = false;
     const file = await (await dir.getFileHandle(`${hex}.json`, { create: true })).createWritable();
     await file.write(JSON.stringify({ digest: image.digest, config: image.config }));
     await file.close();
   } catch (e) {
-    await host.close().catch(() => undefined);
+    await host?.close().catch(() => undefined);
     await removeRoots(dir, null).catch(() => undefined);
     if (isNoSpace(e)) {
       throw new VmError('quota-exceeded', `This site's storage quota ran out while the image ${o.src} was unpacked; what was unpacked is removed. Free storage for this site (or ask for more with the persist attribute) and start again.`);

@@ -119,8 +119,10 @@ test('bad images: another platform, a layer that does not match its digest, the 
   try {
     const b = await openElementPage(profile, server, 'chromium');
     try {
-      const failure = async (attributes: Record<string, string>) => {
+      const failure = async (attributes: Record<string, string>, then?: () => Promise<void>) => {
+        await b.page.evaluate(() => vmHarness.clearEvents());
         await b.page.evaluate((a) => vmHarness.create(a), { guest: '/guest/out/manifest.json', ...attributes });
+        await then?.();
         const event = await b.page.evaluate(() => vmHarness.waitForEvent('vm-ready', 120000)) as { type: string; detail: { code: string; message: string } };
         // What is left of the share's image roots in OPFS: nothing half-unpacked.
         const left = await b.page.evaluate(async (share) => {
@@ -147,13 +149,19 @@ test('bad images: another platform, a layer that does not match its digest, the 
       assert.deepEqual(digest.left, []);
 
       // Chromium enforces this override on OPFS writes as it would a real quota.
-      const usage = await b.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
-      const cdp = await b.page.createCDPSession();
-      await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage + 400 * 1024 });
-      const quota = await failure({ src: '/test/oci/out/busybox.tar', 'opfs-root': '/bad-quota' });
+      // The share open first, then a quota that leaves less than busybox's 2.1 MB.
+      const quota = await failure({ src: '/test/oci/out/busybox.tar', 'opfs-root': '/bad-quota', autostart: 'false' }, async () => {
+        await b.page.evaluate(() => vmHarness.element().fs.exists('x'));
+        const usage = await b.page.evaluate(async () => (await navigator.storage.estimate()).usage ?? 0);
+        const cdp = await b.page.createCDPSession();
+        await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: usage + 1800 * 1024 });
+        void b.page.evaluate(() => vmHarness.start().catch(() => undefined));
+      });
       assert.equal(quota.type, 'error');
       assert.equal(quota.detail.code, 'quota-exceeded', quota.detail.message);
       assert.match(quota.detail.message, /what was unpacked is removed/);
+      const unpacked = await b.page.evaluate(() => vmHarness.progressDetails().filter((p) => p.what === 'unpack').map((p) => p.loaded));
+      assert.ok(Math.max(...unpacked) > 0, 'the quota ran out while layers were unpacked');
       assert.deepEqual(quota.left, []);
     } finally {
       await b.close();
