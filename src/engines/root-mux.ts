@@ -151,7 +151,7 @@ export class RootMux implements NinePTarget {
       const m = decodeMessage(r);
       const qids: Qid[] = m.type === MessageType.Rwalk ? m.fields.qids : [];
       if (qids.length === rest.length) this.owner.set(newfid, part);
-      answer(MessageType.Rwalk, { qids: [rootQid, ...qids] });
+      answer(MessageType.Rwalk, { qids: [rootQid, ...(part === Part.Share ? qids.map(shareQid) : qids)] });
     });
   }
 
