@@ -5,6 +5,7 @@
 #   busybox/           two layers from busybox-static:i386 (guest/.cache/debs): the upper one deletes
 #                      /etc/gone.txt (whiteout) and empties /opq (opaque directory)
 #   busybox.tar        the same layout as one tar
+#   busybox-user/      its layers with User "app" (uid 1000) in the config
 #   busybox-amd64/     its layers and config labelled linux/amd64 (bad-image)
 #   busybox-bad-digest/ its first layer named by a digest its bytes do not have (bad-image)
 # A fixture is rebuilt when it is missing or this script changed. Needs root for mmdebstrap's
@@ -69,6 +70,11 @@ cat >"$WORK/busybox.json" <<'JSON'
 JSON
 layout "$OUT/busybox" "$WORK/busybox.json" "$WORK/lower.tar" "$WORK/upper.tar"
 tar --sort=name -cf "$OUT/busybox.tar" -C "$OUT/busybox" .
+cat >"$WORK/busybox-user.json" <<'JSON'
+{"Env": ["PATH=/bin"], "User": "app", "Entrypoint": ["/bin/sh", "-c"],
+ "Cmd": ["echo \"user $(id -u):$(id -g) home $HOME in $(pwd)\"; exec sh"], "WorkingDir": "/home/app"}
+JSON
+layout "$OUT/busybox-user" "$WORK/busybox-user.json" "$WORK/lower.tar" "$WORK/upper.tar"
 layout "$OUT/busybox-amd64" "$WORK/busybox.json" "$WORK/lower.tar" "$WORK/upper.tar" --arch amd64
 layout "$OUT/busybox-bad-digest" "$WORK/busybox.json" "$WORK/lower.tar" "$WORK/upper.tar" --bad-layer-digest
 
