@@ -313,6 +313,8 @@ export class ContainerVm extends LitElement {
     const wasRunning = !!this.vm || !!this.starting;
     await this.queue(async () => {
       await this.stopVm('stopped');
+      // The share's lock also guards its roots: no other tab is using them.
+      await this.openStorage();
       await resetRoots(this.opfsRoot);
     });
     if (wasRunning) await this.start();
