@@ -19,7 +19,7 @@ const skip = !fixtures && 'run bash guest/build.sh and bash test/oci/build.sh (n
 const backends = (process.env.BACKENDS ?? 'm1,l1').split(',');
 
 async function boot(b: RunningBrowser, attributes: Record<string, string>): Promise<void> {
-  await b.page.evaluate((a) => vmHarness.create(a), { guest: '/guest/out/manifest.json', ...attributes });
+  await b.page.evaluate((a) => vmHarness.create(a), { guest: process.env.OCI_GUEST ?? '/guest/out/manifest.json', ...attributes });
   const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string; detail: unknown };
   assert.equal(event.type, 'vm-ready', `expected vm-ready, got ${JSON.stringify(event)}`);
 }
@@ -124,7 +124,7 @@ test('bad images: another platform, a layer that does not match its digest, the 
     try {
       const failure = async (attributes: Record<string, string>, then?: () => Promise<void>) => {
         await b.page.evaluate(() => vmHarness.clearEvents());
-        await b.page.evaluate((a) => vmHarness.create(a), { guest: '/guest/out/manifest.json', ...attributes });
+        await b.page.evaluate((a) => vmHarness.create(a), { guest: process.env.OCI_GUEST ?? '/guest/out/manifest.json', ...attributes });
         await then?.();
         const event = await b.page.evaluate(() => vmHarness.waitForEvent('vm-ready', 120000)) as { type: string; detail: { code: string; message: string } };
         // What is left of the share's image roots in OPFS: nothing half-unpacked.
