@@ -56,7 +56,8 @@ function badImage(src: string, why: string): VmError {
 async function fetchOk(url: string): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url);
+    // Blobs never change (their name is their digest); index.json and a .tar may: ask the server.
+    response = await fetch(url, url.includes('/blobs/sha256/') ? {} : { cache: 'no-cache' });
   } catch (e) {
     throw new VmError('image-unreachable', `could not fetch ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute and that the server is reachable.`);
   }
