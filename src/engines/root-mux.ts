@@ -12,9 +12,8 @@
 // The share's qid paths get bit 52 set, so that no file of the share has the inode number of a
 // file of the root (the stores number inodes with 52-bit values; 2^53 is still exact in JS).
 
-import { Writer, decodeMessage, encodeMessage } from '../p9/codec.js';
+import { Fields, Qid, Writer, decodeMessage, encodeMessage } from '../p9/codec.js';
 import { MessageType, NOFID } from '../p9/messages.js';
-import { Qid } from '../p9/codec.js';
 
 /** Where 9P messages go: the engine's channel to one storage worker. */
 export interface NinePTarget {
@@ -62,8 +61,12 @@ export class RootMux implements NinePTarget {
     const tag = request[5]! | (request[6]! << 8);
     const answer = (t: number, fields: Record<string, unknown> = {}) => reply(encodeMessage(t, tag, fields));
     const error = (ecode: number) => answer(MessageType.Rlerror, { ecode });
-    const m = decodeMessage(request);
-    const f = m.fields;
+    let f: Fields;
+    try {
+      f = decodeMessage(request).fields;
+    } catch {
+      return error(22 /* EINVAL: a message that does not parse */);
+    }
     switch (type) {
       case MessageType.Tversion: return void this.version(request, reply);
       case MessageType.Tattach: return void this.attach(f as { uname: string; nUname: number }).then(
