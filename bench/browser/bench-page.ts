@@ -3,14 +3,14 @@
 // window.bench.start() and polls window.bench.state until the result is there.
 
 import { AsyncChannelClient } from '../../src/channel/async-client.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { P9Client } from '../../src/p9/client.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { P9Client } from '../../src/client/client.js';
 import type { BenchTasks, TaskReply, TaskRequest } from './bench-worker.js';
 import {
   BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
   SHARE_ROOT, SHARE_ROOT_L1,
 } from './protocol.js';
-import type { Backend } from '../../src/channel/storage-protocol.js';
+import type { Backend } from '../../src/storage/storage-protocol.js';
 
 interface BenchState {
   phase: string;

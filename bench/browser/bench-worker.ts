@@ -5,12 +5,12 @@
 
 import { ChannelEndpoint, connectionBytes, slotsOf } from '../../src/channel/layout.js';
 import { SyncChannelClient } from '../../src/channel/sync-client.js';
-import { SyncP9Client } from '../../src/p9/client.js';
-import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/p9/codec.js';
+import { SyncP9Client } from '../../src/client/client.js';
+import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/wire/codec.js';
 import { L1Server } from '../../src/l1/l1-server.js';
-import { M1Server } from '../../src/p9/m1-server.js';
-import { NinePServer } from '../../src/p9/server-api.js';
-import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag } from '../../src/p9/messages.js';
+import { M1Server } from '../../src/m1/m1-server.js';
+import { NinePServer } from '../../src/storage/server-api.js';
+import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag } from '../../src/wire/messages.js';
 import {
   BIG_ROOT, BenchOptions, INPROC_ROOT, INPROC_ROOT_L1, KiB, Measurement, MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SHARE_ROOT,
   SPIN_MS, microsPerOp, microsPerOpAsync, opfsDir, pollFor,

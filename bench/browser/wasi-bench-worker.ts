@@ -9,7 +9,7 @@ import { cachedImageFile, compileCached, loadModule } from '../../src/engines/im
 import { installOpfsImports } from '../../src/wasi/imports.js';
 import { OpfsPreopen } from '../../src/wasi/opfs-fd.js';
 import { P9Session } from '../../src/wasi/session.js';
-import { MessageType, OpenFlag } from '../../src/p9/messages.js';
+import { MessageType, OpenFlag } from '../../src/wire/messages.js';
 import { HappyDirectory } from './happy-opfs-fd.js';
 
 export type WasiBenchRequest =

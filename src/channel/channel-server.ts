@@ -2,10 +2,10 @@
 // Atomics.waitAsync (so OPFS promises keep running), answers every waiting slot of every
 // connection in turn, and gives the server quiet moments to make metadata durable.
 
-import { NinePServer, SessionState } from '../p9/server-api.js';
-import { encodeMessage, readHeader } from '../p9/codec.js';
-import { HEADER_SIZE, MessageType, NOTAG } from '../p9/messages.js';
-import { Errno, errnoFromDomError } from '../p9/errno.js';
+import { NinePServer, SessionState } from '../storage/server-api.js';
+import { encodeMessage, readHeader } from '../wire/codec.js';
+import { HEADER_SIZE, MessageType, NOTAG } from '../wire/messages.js';
+import { Errno, errnoFromDomError } from '../wire/errno.js';
 import { ChannelEndpoint, Slot, SlotState, SpinPolicy, slotsOf } from './layout.js';
 import { waitAsync } from './wait-async.js';
 

@@ -6,9 +6,9 @@
 // one after another, in the order they were asked for.
 
 import { LitElement, PropertyDeclarations, PropertyValues, html, nothing } from 'lit';
-import { StorageHost } from '../channel/storage-host.js';
-import { Backend } from '../channel/storage-protocol.js';
-import { ShareFs } from '../p9/share-fs.js';
+import { StorageHost } from '../storage/storage-host.js';
+import { Backend } from '../storage/storage-protocol.js';
+import { ShareFs } from '../client/share-fs.js';
 import { VmError, toVmError } from '../errors.js';
 import { isolationReload } from '../browser-support.js';
 import { ShareFiles } from './share-files.js';

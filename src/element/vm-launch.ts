@@ -2,7 +2,7 @@
 // and, for v86, the image manifest and the snapshot to resume from.
 
 import { ChannelEndpoint } from '../channel/layout.js';
-import { StorageHost } from '../channel/storage-host.js';
+import { StorageHost } from '../storage/storage-host.js';
 import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
 import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';

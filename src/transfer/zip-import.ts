@@ -6,7 +6,7 @@
 import { inflateSync } from 'fflate';
 import { VmError } from '../errors.js';
 import { readAll } from '../streams.js';
-import { ShareFs } from '../p9/share-fs.js';
+import { ShareFs } from '../client/share-fs.js';
 import { ImportResult, TransferProgress, emptyImportResult, joinPath } from './progress.js';
 
 const EOCD_SIGNATURE = 0x06054b50;

@@ -1,7 +1,7 @@
 // Linux errno (what 9P2000.L's Rlerror carries) to WASI errno: the two numberings differ.
 
 import { wasi } from '@bjorn3/browser_wasi_shim';
-import { FsError } from '../p9/errno.js';
+import { FsError } from '../wire/errno.js';
 
 const LINUX_TO_WASI: Record<number, number> = {
   1: wasi.ERRNO_PERM, 2: wasi.ERRNO_NOENT, 3: wasi.ERRNO_SRCH, 4: wasi.ERRNO_INTR, 5: wasi.ERRNO_IO,

@@ -4,10 +4,10 @@
 // installOpfsImports (imports.ts) for the calls the shim cannot route to an Fd (rename, link, symlink).
 
 import { Fd, wasi } from '@bjorn3/browser_wasi_shim';
-import { Attr } from '../p9/client.js';
-import { Qid, decodeDirEntries, DirEntry } from '../p9/codec.js';
-import { Errno, FsError } from '../p9/errno.js';
-import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../p9/messages.js';
+import { Attr } from '../client/client.js';
+import { Qid, decodeDirEntries, DirEntry } from '../wire/codec.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../wire/messages.js';
 import { WasiError, wasiErrnoOf } from './errno.js';
 import { P9Session, WriteOwner } from './session.js';
 

@@ -14,10 +14,10 @@
 
 import { ChannelEndpoint } from '../channel/layout.js';
 import { SyncChannelClient } from '../channel/sync-client.js';
-import { Attr, SyncP9Client } from '../p9/client.js';
-import { Fields, Qid, decodeMessage, encodeMessage } from '../p9/codec.js';
-import { Errno, FsError } from '../p9/errno.js';
-import { IO_OVERHEAD, MAXWELEM, MessageType, NOFID, OpenFlag, QidType } from '../p9/messages.js';
+import { Attr, SyncP9Client } from '../client/client.js';
+import { Fields, Qid, decodeMessage, encodeMessage } from '../wire/codec.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { IO_OVERHEAD, MAXWELEM, MessageType, NOFID, OpenFlag, QidType } from '../wire/messages.js';
 
 export interface Walked { fid: number; qid: Qid | null }
 

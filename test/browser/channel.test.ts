@@ -1,9 +1,9 @@
 // The SharedArrayBuffer channel: the blocking client in a worker, several clients at once.
 
 import { expect } from 'chai';
-import { Backend } from '../../src/channel/storage-protocol.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { OpenFlag } from '../../src/p9/messages.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { OpenFlag } from '../../src/wire/messages.js';
 import { openSession, untext, wipe } from './support.js';
 
 describe('channel', function () {

@@ -2,15 +2,15 @@
 // real OPFS. It takes the backend as a parameter so the same tests check M1 and L1.
 
 import { expect } from 'chai';
-import { Backend } from '../../src/channel/storage-protocol.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
 import { AsyncChannelClient } from '../../src/channel/async-client.js';
 import { ChannelError } from '../../src/channel/layout.js';
-import { P9Client } from '../../src/p9/client.js';
-import { decodeMessage, encodeMessage } from '../../src/p9/codec.js';
-import { Errno } from '../../src/p9/errno.js';
+import { P9Client } from '../../src/client/client.js';
+import { decodeMessage, encodeMessage } from '../../src/wire/codec.js';
+import { Errno } from '../../src/wire/errno.js';
 import {
   AT_REMOVEDIR, GetattrMask, LockStatus, LockType, MessageType, OpenFlag, QidType, SetattrMask, V9FS_MAGIC,
-} from '../../src/p9/messages.js';
+} from '../../src/wire/messages.js';
 import { Session, expectErrno, hasJspi, itRefusesL1WithoutJspi, openSession, opfsDir, text, untext, wipe } from './support.js';
 
 const O_RDONLY = OpenFlag.ReadOnly;

@@ -2,9 +2,9 @@
 // every byte and every attribute intact, including after journal compaction and directory renames.
 
 import { expect } from 'chai';
-import { Backend } from '../../src/channel/storage-protocol.js';
-import { P9Client } from '../../src/p9/client.js';
-import { OpenFlag, SetattrMask } from '../../src/p9/messages.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
+import { P9Client } from '../../src/client/client.js';
+import { OpenFlag, SetattrMask } from '../../src/wire/messages.js';
 import { Session, hasJspi, itRefusesL1WithoutJspi, openSession, text, untext, wipe } from './support.js';
 
 const O_RDONLY = OpenFlag.ReadOnly;

@@ -2,8 +2,8 @@
 // an `error` event with code storage-failed), answers EIO from then on, and the share stays intact.
 
 import { expect } from 'chai';
-import { StorageError, StorageHost } from '../../src/channel/storage-host.js';
-import { OpenFlag } from '../../src/p9/messages.js';
+import { StorageError, StorageHost } from '../../src/storage/storage-host.js';
+import { OpenFlag } from '../../src/wire/messages.js';
 import { expectErrno, hasJspi, itRefusesL1WithoutJspi, openSession, text, untext, wipe } from './support.js';
 import { TRAP_WRITE_BYTES } from './workers/trap-protocol.js';
 

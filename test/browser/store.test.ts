@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { writeFile as happyWriteFile, mkdir as happyMkdir } from 'happy-opfs';
 import { OpCode, defaultMeta, encodeRecord, NodeKind } from '../../src/store/format.js';
 import { Session, openSession, opfsDir, untext, wipe } from './support.js';
-import { OpenFlag, SetattrMask } from '../../src/p9/messages.js';
+import { OpenFlag, SetattrMask } from '../../src/wire/messages.js';
 
 const root = '/store-tests';
 

@@ -3,10 +3,10 @@
 import { expect } from 'chai';
 import { AsyncChannelClient } from '../../src/channel/async-client.js';
 import { ChannelEndpoint } from '../../src/channel/layout.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { Backend } from '../../src/channel/storage-protocol.js';
-import { P9Client } from '../../src/p9/client.js';
-import { FsError, errnoName } from '../../src/p9/errno.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
+import { P9Client } from '../../src/client/client.js';
+import { FsError, errnoName } from '../../src/wire/errno.js';
 
 /** Removes an OPFS directory (the share root) so a test starts from nothing. */
 export async function wipe(root: string): Promise<void> {

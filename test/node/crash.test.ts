@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunningBrowser, Server, newProfileDir, openHarness, removeProfileDir, startServer } from './support/browser.js';
 import type { Harness } from '../browser/pages/harness.js';
-import type { Backend } from '../../src/channel/storage-protocol.js';
+import type { Backend } from '../../src/storage/storage-protocol.js';
 
 declare const harness: Harness;
 

@@ -2,11 +2,11 @@
 // which cannot run inside the test runner because they restart or kill the browser.
 // Bytes cross the puppeteer boundary as base64.
 
-import { StorageHost } from '../../../src/channel/storage-host.js';
-import { Backend } from '../../../src/channel/storage-protocol.js';
-import { FsError } from '../../../src/p9/errno.js';
-import { OpenFlag } from '../../../src/p9/messages.js';
-import { ShareFs, splitPath } from '../../../src/p9/share-fs.js';
+import { StorageHost } from '../../../src/storage/storage-host.js';
+import { Backend } from '../../../src/storage/storage-protocol.js';
+import { FsError } from '../../../src/wire/errno.js';
+import { OpenFlag } from '../../../src/wire/messages.js';
+import { ShareFs, splitPath } from '../../../src/client/share-fs.js';
 import { exposeHarness } from './held-promises.js';
 
 let host: StorageHost | null = null;

@@ -1,13 +1,13 @@
 // M1: the 9P2000.L server in TypeScript over the OPFS store. One handler per message; the wire
 // layout comes from messages.ts and the file semantics from the store.
 
-import { Fields, MalformedMessage, Qid, Writer, decodeMessage, direntSize, encodeMessage, readHeader } from './codec.js';
-import { Errno, FsError, toFsError } from './errno.js';
+import { Fields, MalformedMessage, Qid, Writer, decodeMessage, direntSize, encodeMessage, readHeader } from '../wire/codec.js';
+import { Errno, FsError, toFsError } from '../wire/errno.js';
 import {
   AT_REMOVEDIR, GetattrMask, HEADER_SIZE, IO_OVERHEAD, LockStatus, LockType, MAXWELEM, MessageType, NOFID, NOTAG,
   OpenFlag, QidType, SetattrMask, V9FS_MAGIC, VERSION_9P2000_L,
-} from './messages.js';
-import { NinePServer, SessionState } from './server-api.js';
+} from '../wire/messages.js';
+import { NinePServer, SessionState } from '../storage/server-api.js';
 import { NodeKind, kindOfMode, modeOf } from '../store/format.js';
 import { AttributeChanges, ByteRangeLock, Inode, NAME_MAX, Store } from '../store/store.js';
 

@@ -2,8 +2,8 @@
 // Every call goes through the storage worker, never around it.
 
 import { Attr, P9Client, SetAttr } from './client.js';
-import { Errno, FsError } from './errno.js';
-import { AT_REMOVEDIR, IO_OVERHEAD, OpenFlag, SetattrMask } from './messages.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { AT_REMOVEDIR, IO_OVERHEAD, OpenFlag, SetattrMask } from '../wire/messages.js';
 import { AsyncChannelClient } from '../channel/async-client.js';
 import { ChannelEndpoint } from '../channel/layout.js';
 

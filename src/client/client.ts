@@ -2,9 +2,9 @@
 // SyncP9Client (blocking, in a worker) serves S1. Both encode straight into the shared slot and
 // raise FsError with the server's errno.
 
-import { Fields, Qid, decodeDirEntries, DirEntry, decodeMessage, encodeMessage } from './codec.js';
-import { FsError } from './errno.js';
-import { IO_OVERHEAD, MessageType, NOFID, VERSION_9P2000_L } from './messages.js';
+import { Fields, Qid, decodeDirEntries, DirEntry, decodeMessage, encodeMessage } from '../wire/codec.js';
+import { FsError } from '../wire/errno.js';
+import { IO_OVERHEAD, MessageType, NOFID, VERSION_9P2000_L } from '../wire/messages.js';
 import { AsyncChannelClient } from '../channel/async-client.js';
 import { SyncChannelClient } from '../channel/sync-client.js';
 
