@@ -7,6 +7,8 @@ export type { ChannelEndpoint } from './channel/layout.js';
 export { AsyncChannelClient } from './channel/async-client.js';
 export { SyncChannelClient } from './channel/sync-client.js';
 export { P9Client, SyncP9Client } from './client/client.js';
+export { P9File } from './client/file.js';
+export type { Attr, SetAttr } from './client/file.js';
 export { ShareFs } from './client/share-fs.js';
 export type { Stat, DirEntryInfo, EntryType } from './client/share-fs.js';
 export { Errno, FsError } from './wire/errno.js';

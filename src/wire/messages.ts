@@ -39,85 +39,142 @@ export type FieldKind = 'u8' | 'u16' | 'u32' | 'u64' | 's' | 'qid' | 's*' | 'qid
 
 export type Layout = readonly (readonly [name: string, kind: FieldKind])[];
 
-const getattrReply: Layout = [
+export interface Qid {
+  type: number;
+  version: number;
+  path: number;
+}
+
+const getattrReply = [
   ['valid', 'u64'], ['qid', 'qid'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'],
   ['nlink', 'u64'], ['rdev', 'u64'], ['size', 'u64'], ['blksize', 'u64'], ['blocks', 'u64'],
   ['atimeSec', 'u64'], ['atimeNsec', 'u64'], ['mtimeSec', 'u64'], ['mtimeNsec', 'u64'],
   ['ctimeSec', 'u64'], ['ctimeNsec', 'u64'], ['btimeSec', 'u64'], ['btimeNsec', 'u64'],
   ['gen', 'u64'], ['dataVersion', 'u64'],
-];
+] as const;
 
-/** Body layout (after size[4] type[1] tag[2]) of every message this project speaks. */
-export const layouts: Readonly<Record<number, Layout>> = {
-  [MessageType.Rlerror]: [['ecode', 'u32']],
-  [MessageType.Tstatfs]: [['fid', 'u32']],
-  [MessageType.Rstatfs]: [
-    ['type', 'u32'], ['bsize', 'u32'], ['blocks', 'u64'], ['bfree', 'u64'], ['bavail', 'u64'],
-    ['files', 'u64'], ['ffree', 'u64'], ['fsid', 'u64'], ['namelen', 'u32'],
-  ],
-  [MessageType.Tlopen]: [['fid', 'u32'], ['flags', 'u32']],
-  [MessageType.Rlopen]: [['qid', 'qid'], ['iounit', 'u32']],
-  [MessageType.Tlcreate]: [['fid', 'u32'], ['name', 's'], ['flags', 'u32'], ['mode', 'u32'], ['gid', 'u32']],
-  [MessageType.Rlcreate]: [['qid', 'qid'], ['iounit', 'u32']],
-  [MessageType.Tsymlink]: [['fid', 'u32'], ['name', 's'], ['target', 's'], ['gid', 'u32']],
-  [MessageType.Rsymlink]: [['qid', 'qid']],
-  [MessageType.Tmknod]: [['dfid', 'u32'], ['name', 's'], ['mode', 'u32'], ['major', 'u32'], ['minor', 'u32'], ['gid', 'u32']],
-  [MessageType.Rmknod]: [['qid', 'qid']],
-  [MessageType.Trename]: [['fid', 'u32'], ['dfid', 'u32'], ['name', 's']],
-  [MessageType.Rrename]: [],
-  [MessageType.Treadlink]: [['fid', 'u32']],
-  [MessageType.Rreadlink]: [['target', 's']],
-  [MessageType.Tgetattr]: [['fid', 'u32'], ['requestMask', 'u64']],
-  [MessageType.Rgetattr]: getattrReply,
-  [MessageType.Tsetattr]: [
-    ['fid', 'u32'], ['valid', 'u32'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'], ['size', 'u64'],
-    ['atimeSec', 'u64'], ['atimeNsec', 'u64'], ['mtimeSec', 'u64'], ['mtimeNsec', 'u64'],
-  ],
-  [MessageType.Rsetattr]: [],
-  [MessageType.Txattrwalk]: [['fid', 'u32'], ['newfid', 'u32'], ['name', 's']],
-  [MessageType.Rxattrwalk]: [['size', 'u64']],
-  [MessageType.Txattrcreate]: [['fid', 'u32'], ['name', 's'], ['size', 'u64'], ['flags', 'u32']],
-  [MessageType.Rxattrcreate]: [],
-  [MessageType.Treaddir]: [['fid', 'u32'], ['offset', 'u64'], ['count', 'u32']],
-  [MessageType.Rreaddir]: [['data', 'data']],
-  [MessageType.Tfsync]: [['fid', 'u32'], ['datasync', 'u32']],
-  [MessageType.Rfsync]: [],
-  [MessageType.Tlock]: [
-    ['fid', 'u32'], ['type', 'u8'], ['flags', 'u32'], ['start', 'u64'], ['length', 'u64'],
-    ['procId', 'u32'], ['clientId', 's'],
-  ],
-  [MessageType.Rlock]: [['status', 'u8']],
-  [MessageType.Tgetlock]: [
-    ['fid', 'u32'], ['type', 'u8'], ['start', 'u64'], ['length', 'u64'], ['procId', 'u32'], ['clientId', 's'],
-  ],
-  [MessageType.Rgetlock]: [['type', 'u8'], ['start', 'u64'], ['length', 'u64'], ['procId', 'u32'], ['clientId', 's']],
-  [MessageType.Tlink]: [['dfid', 'u32'], ['fid', 'u32'], ['name', 's']],
-  [MessageType.Rlink]: [],
-  [MessageType.Tmkdir]: [['dfid', 'u32'], ['name', 's'], ['mode', 'u32'], ['gid', 'u32']],
-  [MessageType.Rmkdir]: [['qid', 'qid']],
-  [MessageType.Trenameat]: [['oldDirFid', 'u32'], ['oldName', 's'], ['newDirFid', 'u32'], ['newName', 's']],
-  [MessageType.Rrenameat]: [],
-  [MessageType.Tunlinkat]: [['dirFid', 'u32'], ['name', 's'], ['flags', 'u32']],
-  [MessageType.Runlinkat]: [],
-  [MessageType.Tversion]: [['msize', 'u32'], ['version', 's']],
-  [MessageType.Rversion]: [['msize', 'u32'], ['version', 's']],
-  [MessageType.Tauth]: [['afid', 'u32'], ['uname', 's'], ['aname', 's'], ['nUname', 'u32']],
-  [MessageType.Rauth]: [['aqid', 'qid']],
-  [MessageType.Tattach]: [['fid', 'u32'], ['afid', 'u32'], ['uname', 's'], ['aname', 's'], ['nUname', 'u32']],
-  [MessageType.Rattach]: [['qid', 'qid']],
-  [MessageType.Tflush]: [['oldtag', 'u16']],
-  [MessageType.Rflush]: [],
-  [MessageType.Twalk]: [['fid', 'u32'], ['newfid', 'u32'], ['names', 's*']],
-  [MessageType.Rwalk]: [['qids', 'qid*']],
-  [MessageType.Tread]: [['fid', 'u32'], ['offset', 'u64'], ['count', 'u32']],
-  [MessageType.Rread]: [['data', 'data']],
-  [MessageType.Twrite]: [['fid', 'u32'], ['offset', 'u64'], ['data', 'data']],
-  [MessageType.Rwrite]: [['count', 'u32']],
-  [MessageType.Tclunk]: [['fid', 'u32']],
-  [MessageType.Rclunk]: [],
-  [MessageType.Tremove]: [['fid', 'u32']],
-  [MessageType.Rremove]: [],
-};
+/**
+ * Every request this project speaks: its reply's type, and the body layouts (after size[4]
+ * type[1] tag[2]) of the request (`t`) and of the reply (`r`). The codec reads the layouts; the
+ * types below derive each message's fields from them.
+ */
+const messages = {
+  [MessageType.Tstatfs]: {
+    reply: MessageType.Rstatfs, t: [['fid', 'u32']],
+    r: [
+      ['type', 'u32'], ['bsize', 'u32'], ['blocks', 'u64'], ['bfree', 'u64'], ['bavail', 'u64'],
+      ['files', 'u64'], ['ffree', 'u64'], ['fsid', 'u64'], ['namelen', 'u32'],
+    ],
+  },
+  [MessageType.Tlopen]: { reply: MessageType.Rlopen, t: [['fid', 'u32'], ['flags', 'u32']], r: [['qid', 'qid'], ['iounit', 'u32']] },
+  [MessageType.Tlcreate]: {
+    reply: MessageType.Rlcreate, t: [['fid', 'u32'], ['name', 's'], ['flags', 'u32'], ['mode', 'u32'], ['gid', 'u32']],
+    r: [['qid', 'qid'], ['iounit', 'u32']],
+  },
+  [MessageType.Tsymlink]: { reply: MessageType.Rsymlink, t: [['fid', 'u32'], ['name', 's'], ['target', 's'], ['gid', 'u32']], r: [['qid', 'qid']] },
+  [MessageType.Tmknod]: {
+    reply: MessageType.Rmknod, t: [['dfid', 'u32'], ['name', 's'], ['mode', 'u32'], ['major', 'u32'], ['minor', 'u32'], ['gid', 'u32']],
+    r: [['qid', 'qid']],
+  },
+  [MessageType.Trename]: { reply: MessageType.Rrename, t: [['fid', 'u32'], ['dfid', 'u32'], ['name', 's']], r: [] },
+  [MessageType.Treadlink]: { reply: MessageType.Rreadlink, t: [['fid', 'u32']], r: [['target', 's']] },
+  [MessageType.Tgetattr]: { reply: MessageType.Rgetattr, t: [['fid', 'u32'], ['requestMask', 'u64']], r: getattrReply },
+  [MessageType.Tsetattr]: {
+    reply: MessageType.Rsetattr,
+    t: [
+      ['fid', 'u32'], ['valid', 'u32'], ['mode', 'u32'], ['uid', 'u32'], ['gid', 'u32'], ['size', 'u64'],
+      ['atimeSec', 'u64'], ['atimeNsec', 'u64'], ['mtimeSec', 'u64'], ['mtimeNsec', 'u64'],
+    ],
+    r: [],
+  },
+  [MessageType.Txattrwalk]: { reply: MessageType.Rxattrwalk, t: [['fid', 'u32'], ['newfid', 'u32'], ['name', 's']], r: [['size', 'u64']] },
+  [MessageType.Txattrcreate]: { reply: MessageType.Rxattrcreate, t: [['fid', 'u32'], ['name', 's'], ['size', 'u64'], ['flags', 'u32']], r: [] },
+  [MessageType.Treaddir]: { reply: MessageType.Rreaddir, t: [['fid', 'u32'], ['offset', 'u64'], ['count', 'u32']], r: [['data', 'data']] },
+  [MessageType.Tfsync]: { reply: MessageType.Rfsync, t: [['fid', 'u32'], ['datasync', 'u32']], r: [] },
+  [MessageType.Tlock]: {
+    reply: MessageType.Rlock,
+    t: [['fid', 'u32'], ['type', 'u8'], ['flags', 'u32'], ['start', 'u64'], ['length', 'u64'], ['procId', 'u32'], ['clientId', 's']],
+    r: [['status', 'u8']],
+  },
+  [MessageType.Tgetlock]: {
+    reply: MessageType.Rgetlock,
+    t: [['fid', 'u32'], ['type', 'u8'], ['start', 'u64'], ['length', 'u64'], ['procId', 'u32'], ['clientId', 's']],
+    r: [['type', 'u8'], ['start', 'u64'], ['length', 'u64'], ['procId', 'u32'], ['clientId', 's']],
+  },
+  [MessageType.Tlink]: { reply: MessageType.Rlink, t: [['dfid', 'u32'], ['fid', 'u32'], ['name', 's']], r: [] },
+  [MessageType.Tmkdir]: { reply: MessageType.Rmkdir, t: [['dfid', 'u32'], ['name', 's'], ['mode', 'u32'], ['gid', 'u32']], r: [['qid', 'qid']] },
+  [MessageType.Trenameat]: {
+    reply: MessageType.Rrenameat, t: [['oldDirFid', 'u32'], ['oldName', 's'], ['newDirFid', 'u32'], ['newName', 's']], r: [],
+  },
+  [MessageType.Tunlinkat]: { reply: MessageType.Runlinkat, t: [['dirFid', 'u32'], ['name', 's'], ['flags', 'u32']], r: [] },
+  [MessageType.Tversion]: { reply: MessageType.Rversion, t: [['msize', 'u32'], ['version', 's']], r: [['msize', 'u32'], ['version', 's']] },
+  [MessageType.Tauth]: {
+    reply: MessageType.Rauth, t: [['afid', 'u32'], ['uname', 's'], ['aname', 's'], ['nUname', 'u32']], r: [['aqid', 'qid']],
+  },
+  [MessageType.Tattach]: {
+    reply: MessageType.Rattach, t: [['fid', 'u32'], ['afid', 'u32'], ['uname', 's'], ['aname', 's'], ['nUname', 'u32']],
+    r: [['qid', 'qid']],
+  },
+  [MessageType.Tflush]: { reply: MessageType.Rflush, t: [['oldtag', 'u16']], r: [] },
+  [MessageType.Twalk]: { reply: MessageType.Rwalk, t: [['fid', 'u32'], ['newfid', 'u32'], ['names', 's*']], r: [['qids', 'qid*']] },
+  [MessageType.Tread]: { reply: MessageType.Rread, t: [['fid', 'u32'], ['offset', 'u64'], ['count', 'u32']], r: [['data', 'data']] },
+  [MessageType.Twrite]: { reply: MessageType.Rwrite, t: [['fid', 'u32'], ['offset', 'u64'], ['data', 'data']], r: [['count', 'u32']] },
+  [MessageType.Tclunk]: { reply: MessageType.Rclunk, t: [['fid', 'u32']], r: [] },
+  [MessageType.Tremove]: { reply: MessageType.Rremove, t: [['fid', 'u32']], r: [] },
+} as const satisfies Record<number, { reply: MessageType; t: Layout; r: Layout }>;
+
+/** Rlerror answers any request that failed. */
+const lerror = [['ecode', 'u32']] as const;
+
+type Messages = typeof messages;
+
+/** A field kind's value in TypeScript. */
+interface FieldValue {
+  u8: number; u16: number; u32: number; u64: number; s: string; qid: Qid; 's*': string[]; 'qid*': Qid[]; data: Uint8Array;
+}
+/** The fields a layout describes (one object type per layout, when given a union of them). */
+type FieldsOf<L extends Layout> = L extends Layout ? { -readonly [F in L[number] as F[0]]: FieldValue[F[1]] } : never;
+
+/** A T-message type this project sends (and M1 and L1 answer). */
+export type RequestType = keyof Messages;
+/** The fields of request `T`. */
+export type Request<T extends RequestType> = FieldsOf<Messages[T]['t']>;
+/** The fields of the reply to request `T` (Rlerror aside). */
+export type Reply<T extends RequestType> = FieldsOf<Messages[T]['r']>;
+
+type Bodies = { [T in RequestType]: Request<T> } &
+  { [T in RequestType as Messages[T]['reply']]: Reply<T> } &
+  { [MessageType.Rlerror]: FieldsOf<typeof lerror> };
+/** Every message type with a layout: the requests, their replies and Rlerror. */
+export type WireType = keyof Bodies;
+/** The fields of message type `M`. */
+export type Body<M extends WireType> = Bodies[M];
+/** A decoded message: its type tells its fields' shape. */
+export type Message = { [M in WireType]: { type: M; tag: number; fields: Body<M> } }[WireType];
+
+/** A decoded request (of one of `T`). */
+export type RequestMessage<T extends RequestType = RequestType> = { [K in T]: { type: K; tag: number; fields: Request<K> } }[T];
+
+const requestTypes = new Set<number>(Object.keys(messages).map(Number));
+
+export function isRequestType(type: number): type is RequestType {
+  return requestTypes.has(type);
+}
+
+export function isRequest(m: Message): m is RequestMessage {
+  return requestTypes.has(m.type);
+}
+
+/** Body layout of every message type, by type number. */
+export const layouts: readonly (Layout | undefined)[] = (() => {
+  const out: Layout[] = [];
+  for (const [t, { reply, t: request, r }] of Object.entries(messages)) {
+    out[Number(t)] = request;
+    out[reply] = r;
+  }
+  out[MessageType.Rlerror] = lerror;
+  return out;
+})();
 
 /** size[4] type[1] tag[2] */
 export const HEADER_SIZE = 7;
