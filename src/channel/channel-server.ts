@@ -7,7 +7,7 @@ import { encodeMessage, readHeader } from '../wire/codec.js';
 import { HEADER_SIZE, MessageType, NOTAG } from '../wire/messages.js';
 import { Errno, errnoFromDomError } from '../wire/errno.js';
 import { ChannelEndpoint } from './layout.js';
-import { Slot, SpinPolicy, slotsOf } from './slot.js';
+import { Slot, SpinPolicy, ringDoorbell, slotsOf } from './slot.js';
 import { waitAsync } from './wait-async.js';
 
 /** Quiet time after the last request before idle work (journal flush, compaction) runs. */
@@ -71,8 +71,7 @@ export class ChannelServer {
   /** Stops after the request in progress and closes the server (flushing everything). */
   async stop(): Promise<void> {
     this.stopped = true;
-    Atomics.add(this.bell, 0, 1);
-    Atomics.notify(this.bell, 0);
+    ringDoorbell(this.bell);
     await this.finished;
     await this.server.close();
   }
