@@ -1,8 +1,30 @@
 // One slot of a connection and the handshake that passes a message through it, for every client
 // (blocking, pipelined, v86's) and the server alike; and how a waiter decides to poll or sleep.
+//
+// A slot is state[i32] length[i32] reserved[8] skew[5] data[slotBytes] padding to a multiple of 8.
+// A client writes a T-message into an idle slot, sets Request and rings the doorbell; the server
+// answers in the same slot, sets Response and wakes the slot's waiter.
 
-import { CONTROL_BYTES, ChannelEndpoint, MESSAGE_SKEW, SlotState, slotStride } from './layout.js';
+import type { ChannelEndpoint } from './layout.js';
 import { waitAsync as atomicsWaitAsync } from './wait-async.js';
+
+export const enum SlotState { Idle = 0, Request = 1, Busy = 2, Response = 3 }
+
+/** A slot's control words: state[i32] length[i32] reserved[8]. */
+const CONTROL_BYTES = 16;
+/**
+ * The message starts this far past the control words so that an Rread's data (byte 11 of the
+ * message) is 8-byte aligned. V8 copies between a SharedArrayBuffer and an ordinary buffer word
+ * by word only when both sides are aligned alike, and byte by byte otherwise: copying a 1 MiB
+ * read out of the slot took ~200 µs misaligned against ~30 µs aligned (bench/, BENCHMARKS.md).
+ */
+const MESSAGE_SKEW = 5;
+/** Bytes of a slot before its message: control words and skew, rounded up to keep slots 8-byte aligned. */
+const SLOT_HEADER_BYTES = 24;
+
+export function slotStride(slotBytes: number): number {
+  return SLOT_HEADER_BYTES + Math.ceil(slotBytes / 8) * 8;
+}
 
 /**
  * One slot and its handshake. The client writes a message into `data`, calls request() and rings

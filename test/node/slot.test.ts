@@ -4,8 +4,8 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { Worker } from 'node:worker_threads';
-import { SlotState, connectionBytes } from '../../src/channel/layout.js';
-import { SpinPolicy, slotsOf } from '../../src/channel/slot.js';
+import { connectionBytes } from '../../src/channel/layout.js';
+import { SlotState, SpinPolicy, slotsOf } from '../../src/channel/slot.js';
 
 function connection(slots: number, slotBytes = 64) {
   return { connection: new SharedArrayBuffer(connectionBytes(slots, slotBytes)), slots, slotBytes };
