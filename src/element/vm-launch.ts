@@ -2,13 +2,14 @@
 // and, for v86, the image manifest and the snapshot to resume from.
 
 import { ChannelEndpoint } from '../channel/layout.js';
-import { StorageHost } from '../channel/storage-host.js';
+import { StorageHost } from '../storage/storage-host.js';
 import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
-import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';
+import { WasiEvents, startWasi } from '../engines/wasi-host.js';
 import { VmError } from '../errors.js';
 import { EngineKind, engineFor, loadV86Manifest } from './image.js';
 import { Snapshot, imageKey } from './snapshot-store.js';
+import { splitWords } from './words.js';
 
 /** Where the element's workers and wasm files are. */
 export interface ElementAssets {
