@@ -13,7 +13,7 @@ import { TerminalView } from './terminal.js';
 import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
-import { ElementAssets, LaunchedVm, assetsIn, launchVm } from './vm-launch.js';
+import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm } from './vm-launch.js';
 import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
 import { ImportSource, captureDrop } from '../transfer/file-import.js';
@@ -438,6 +438,8 @@ export class ContainerVm extends LitElement {
     if (this.vm) return;
     try {
       this.setState('loading', 'Starting…');
+      const network = parseNetwork(this.network, this.corsProxy);
+      checkLaunch(this.src, this.engine, network);
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
@@ -447,7 +449,7 @@ export class ContainerVm extends LitElement {
       agent.resized(size.cols, size.rows);
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
-        network: parseNetwork(this.network, this.corsProxy),
+        network,
         assets: this.requireAssets(), host, terminalSize: size, snapshot,
       }, {
         output: (data) => this.guestOutput(vm, data),

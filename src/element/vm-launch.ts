@@ -52,7 +52,7 @@ export interface LaunchedVm {
 }
 
 /** The engine `src` needs, checked before anything starts. */
-export function engineKind(src: string, engine: string): EngineKind {
+function engineKind(src: string, engine: string): EngineKind {
   if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
   if (engine === 'auto') return engineFor(src);
   if (engine !== 'v86' && engine !== 'wasi') throw new VmError('bad-image', `Unknown engine "${engine}": use auto, v86 or wasi.`);
@@ -60,13 +60,22 @@ export function engineKind(src: string, engine: string): EngineKind {
 }
 
 /**
+ * The attributes a launch reads, checked before the share opens (a bad value then costs no lock):
+ * the engine for `src`, and a network only where the engine has one.
+ */
+export function checkLaunch(src: string, engine: string, network: NetworkConfig | null): EngineKind {
+  const kind = engineKind(src, engine);
+  if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
+  return kind;
+}
+
+/**
  * Starts the VM. Its events come from the engine's worker, as tasks: none fires before the
  * caller has the returned handle.
  */
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const kind = engineKind(r.src, r.engine);
+  const kind = checkLaunch(r.src, r.engine, r.network);
   if (kind === 'wasi') {
-    if (r.network) throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
     const args = splitWords(r.args);
     const env = splitWords(r.env);
     // Slots for requests, for the Tclunks S1 sends without waiting for their answers, and 16
