@@ -2,7 +2,8 @@ import { crossOriginIsolation } from './web-server-common.mjs';
 
 // `npm start`: the demo at http://localhost:8000/ (served from demo/index.html).
 const demoAtRoot = async (ctx, next) => {
-  if (ctx.path === '/') return ctx.redirect('/demo/');
+  // The query string goes along: the demo reads the element's attributes from it (?network=fetch).
+  if (ctx.path === '/') return ctx.redirect(`/demo/${ctx.search}`);
   return next();
 };
 

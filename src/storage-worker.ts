@@ -1,15 +1,15 @@
 // The storage worker: the only code that touches the share in OPFS. It runs a 9P server (M1 in
 // TypeScript, or L1 in Rust/WebAssembly when `backend` is "l1") behind the SharedArrayBuffer
 // channel, and takes control messages (open, connect, disconnect, close) from the StorageHost
-// that started it. It holds the share's Web Lock (channel/share-lock.ts) from open to close, so no
+// that started it. It holds the share's Web Lock (storage/share-lock.ts) from open to close, so no
 // other tab serves the same share. If L1 traps, the worker tells the host (a 'failed' event) and answers EIO.
 
 import { ChannelServer } from './channel/channel-server.js';
-import { HostRequest, WorkerEvent, WorkerReply } from './channel/storage-protocol.js';
+import { HostRequest, WorkerEvent, WorkerReply } from './storage/storage-protocol.js';
 import { L1Server } from './l1/l1-server.js';
-import { M1Server } from './p9/m1-server.js';
-import { NinePServer, SessionState } from './p9/server-api.js';
-import { acquireShareLock } from './channel/share-lock.js';
+import { M1Server } from './m1/m1-server.js';
+import { NinePServer, SessionState } from './storage/server-api.js';
+import { acquireShareLock } from './storage/share-lock.js';
 import { storageWorkerSupportError, syncAccessRefused } from './browser-support.js';
 import { toVmError } from './errors.js';
 

@@ -3,14 +3,14 @@
 // window.bench.start() and polls window.bench.state until the result is there.
 
 import { AsyncChannelClient } from '../../src/channel/async-client.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { P9Client } from '../../src/p9/client.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { P9Client } from '../../src/client/client.js';
 import type { BenchTasks, TaskReply, TaskRequest } from './bench-worker.js';
 import {
   BIG_ROOT, BenchOptions, BenchResult, DEFAULT_OPTIONS, EMPTY_ROOT, INPROC_ROOT, INPROC_ROOT_L1, MiB, Measurement, RAW_HEADER_BYTES, RAW_ROOT,
   SHARE_ROOT, SHARE_ROOT_L1,
 } from './protocol.js';
-import type { Backend } from '../../src/channel/storage-protocol.js';
+import type { Backend } from '../../src/storage/storage-protocol.js';
 
 interface BenchState {
   phase: string;
@@ -67,10 +67,7 @@ async function startUp(root: string, backend: Backend, workerUrl?: URL): Promise
   const host = await StorageHost.start(workerUrl ? { root: `/${root}`, backend, workerUrl } : { root: `/${root}`, backend });
   const t1 = performance.now();
   const client = new P9Client(new AsyncChannelClient(await host.connect()));
-  await client.version();
-  const fid = client.newFid();
-  await client.attach(fid);
-  await client.getattr(fid);
+  await (await client.connect()).getattr();
   const t2 = performance.now();
   await host.close();
   return { total: t2 - t0, start: t1 - t0 };

@@ -3,14 +3,15 @@
 // the echo workers and raw OPFS calls. Each floor is measured right before the 9P operation it is
 // compared with, so both see the same machine load.
 
-import { ChannelEndpoint, connectionBytes, slotsOf } from '../../src/channel/layout.js';
+import { ChannelEndpoint, connectionBytes } from '../../src/channel/layout.js';
+import { slotsOf } from '../../src/channel/slot.js';
 import { SyncChannelClient } from '../../src/channel/sync-client.js';
-import { SyncP9Client } from '../../src/p9/client.js';
-import { decodeDirEntries, decodeMessage, encodeMessage, Fields } from '../../src/p9/codec.js';
+import { SyncP9Client, replyTo } from '../../src/client/client.js';
+import { decodeDirEntries, encodeMessage } from '../../src/wire/codec.js';
 import { L1Server } from '../../src/l1/l1-server.js';
-import { M1Server } from '../../src/p9/m1-server.js';
-import { NinePServer } from '../../src/p9/server-api.js';
-import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag } from '../../src/p9/messages.js';
+import { M1Server } from '../../src/m1/m1-server.js';
+import { NinePServer } from '../../src/storage/server-api.js';
+import { GetattrMask, IO_OVERHEAD, MessageType, NOFID, OpenFlag, Reply, Request, RequestType } from '../../src/wire/messages.js';
 import {
   BIG_ROOT, BenchOptions, INPROC_ROOT, INPROC_ROOT_L1, KiB, Measurement, MiB, RAW_HEADER_BYTES, RAW_ROOT, RawOp, RawState, SHARE_ROOT,
   SPIN_MS, microsPerOp, microsPerOpAsync, opfsDir, pollFor,
@@ -31,7 +32,7 @@ class P9 {
     this.c.rpc(MessageType.Tattach, { fid: ROOT, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
   }
 
-  rpc(type: MessageType, f: Fields): Fields { return this.c.rpc(type, f); }
+  rpc<T extends RequestType>(type: T, f: Request<T>): Reply<T> { return this.c.rpc(type, f); }
   walk(fid: number, newfid: number, names: string[]): void { this.rpc(MessageType.Twalk, { fid, newfid, names }); }
   lopen(fid: number, flags: number): void { this.rpc(MessageType.Tlopen, { fid, flags }); }
   clunk(fid: number): void { this.rpc(MessageType.Tclunk, { fid }); }
@@ -80,12 +81,10 @@ class InProcess {
     return p;
   }
 
-  async rpc(type: MessageType, fields: Fields): Promise<Fields> {
-    const n = encodeMessage(type, 1, fields, this.buf).length;
+  async rpc<T extends RequestType>(type: T, fields: Request<T>): Promise<Reply<T>> {
+    const n = encodeMessage<RequestType>(type, 1, fields, this.buf).length;
     const length = await this.server.handle(this.session, this.buf.subarray(0, n), this.buf);
-    const m = decodeMessage(this.buf.subarray(0, length));
-    if (m.type !== type + 1) throw new Error(`in-process 9P message ${type} failed: ${JSON.stringify(m.fields)}`);
-    return m.fields;
+    return replyTo(this.buf.subarray(0, length), type, false);
   }
 
   /** Like SyncP9Client.readInto: one copy out of the (shared) reply buffer. */

@@ -5,8 +5,8 @@
 // bench/browser/c2w-bench-worker.ts: the image under browser_wasi_shim with an in-memory directory,
 // and floors (OPFS, the channel, and under a big image: fetch, OPFS write and read, compile).
 
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { ShareFs } from '../../src/p9/share-fs.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { ShareFs } from '../../src/client/share-fs.js';
 import type { BigFloors, C2wWorkerReply, C2wWorkerRequest, IoFloors } from './c2w-bench-worker.js';
 
 const params = new URLSearchParams(location.search);

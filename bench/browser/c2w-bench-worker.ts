@@ -70,19 +70,19 @@ async function ioFloors(r: Extract<C2wWorkerRequest, { task: 'io-floors' }>): Pr
   const openReadCloseMs = performance.now() - t;
 
   const session = P9Session.connect(r.endpoint);
-  const { fid } = session.walk(session.rootFid, ['bench', 'small', 'f0']);
+  const file = session.root.walk(['bench', 'small', 'f0']);
   const n = 500;
   t = performance.now();
-  for (let i = 0; i < n; i++) session.getattr(fid);
+  for (let i = 0; i < n; i++) file.getattr();
   const getattrUs = ((performance.now() - t) * 1000) / n;
   let inCalls = 0;
   for (let i = 0; i < n; i++) {
     for (const until = performance.now() + GAP_US / 1000; performance.now() < until;) { /* other work */ }
     t = performance.now();
-    session.getattr(fid);
+    file.getattr();
     inCalls += performance.now() - t;
   }
-  session.clunk(fid);
+  file.clunk();
   return { openReadCloseMs, getattrUs, getattrAfterGapUs: (inCalls * 1000) / n, gapUs: GAP_US };
 }
 

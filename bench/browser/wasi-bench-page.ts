@@ -2,7 +2,7 @@
 // benchmark worker once per kind of preopen (bench/node/wasi.ts drives it).
 
 import { SyncChannel } from 'happy-opfs';
-import { StorageHost } from '../../src/channel/storage-host.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
 import type { WasiBenchRequest } from './wasi-bench-worker.js';
 
 function runWorker<T>(request: WasiBenchRequest): Promise<T> {

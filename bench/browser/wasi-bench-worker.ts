@@ -9,7 +9,7 @@ import { cachedImageFile, compileCached, loadModule } from '../../src/engines/im
 import { installOpfsImports } from '../../src/wasi/imports.js';
 import { OpfsPreopen } from '../../src/wasi/opfs-fd.js';
 import { P9Session } from '../../src/wasi/session.js';
-import { MessageType, OpenFlag } from '../../src/p9/messages.js';
+import { OpenFlag } from '../../src/wire/messages.js';
 import { HappyDirectory } from './happy-opfs-fd.js';
 
 export type WasiBenchRequest =
@@ -54,21 +54,20 @@ async function io(r: Extract<WasiBenchRequest, { task: 'io' }>): Promise<string>
  * iobench left (Tread of 4 KiB, Tgetattr), in iobench's output format.
  */
 function channelFloor(dir: OpfsPreopen, runs: number, scale: number): string {
-  const session = (dir as unknown as { session: P9Session }).session;
-  const { fid } = dir.lookup('bench/big', false);
-  session.client.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly });
+  const { file } = dir.lookup('bench/big', false);
+  file.open(OpenFlag.ReadOnly);
   const n = Math.floor(500 * scale) + 1;
   const read: number[] = [];
   const getattr: number[] = [];
   for (let r = 0; r < runs; r++) {
     let t = performance.now();
-    for (let i = 0; i < n; i++) session.client.rpc(MessageType.Tread, { fid, offset: ((i * 37) % 256) * 4096, count: 4096 });
+    for (let i = 0; i < n; i++) file.read(((i * 37) % 256) * 4096, 4096);
     read.push(((performance.now() - t) * 1e6) / n);
     t = performance.now();
-    for (let i = 0; i < n; i++) session.getattr(fid);
+    for (let i = 0; i < n; i++) file.getattr();
     getattr.push(((performance.now() - t) * 1e6) / n);
   }
-  session.clunk(fid);
+  file.clunk();
   return `floor.tread4k ${read.map(Math.round).join(' ')}\nfloor.tgetattr ${getattr.map(Math.round).join(' ')}\n`;
 }
 

@@ -1,8 +1,8 @@
 // The non-blocking side of the channel: several requests in flight, one per slot, each answered
-// when the server gets to it. The page's file API (ShareFs) and transfers use this.
+// when the server gets to it. The page's file API (ShareFs, through P9Client) and transfers use it.
 
-import { ChannelEndpoint, ChannelError, Slot, SlotState, ringDoorbell, slotsOf } from './layout.js';
-import { waitAsync } from './wait-async.js';
+import { ChannelEndpoint } from './layout.js';
+import { ChannelError, Slot, ringDoorbell, slotsOf } from './slot.js';
 
 export class AsyncChannelClient {
   private readonly free: Slot[];
@@ -23,20 +23,14 @@ export class AsyncChannelClient {
   async call<T>(encode: (out: Uint8Array) => number, decode: (reply: Uint8Array) => T): Promise<T> {
     const slot = this.free.pop() ?? await new Promise<Slot>((resolve) => this.waiting.push(resolve));
     try {
-      const { control, data } = slot;
-      const length = encode(data);
-      Atomics.store(control, 1, length);
-      Atomics.store(control, 0, SlotState.Request);
+      slot.request(encode(slot.data));
       ringDoorbell(this.doorbell);
-      for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-        const w = waitAsync(control, 0, s);
-        if (w.async) await w.value;
-      }
-      const replyLength = Atomics.load(control, 1);
-      if (replyLength === 0) throw new ChannelError('the storage worker could not answer the message');
-      return decode(data.subarray(0, replyLength));
+      await slot.waitAsync();
+      const reply = slot.reply();
+      if (!reply) throw new ChannelError('the storage worker could not answer the message');
+      return decode(reply);
     } finally {
-      Atomics.store(slot.control, 0, SlotState.Idle);
+      slot.release();
       const next = this.waiting.shift();
       if (next) next(slot); else this.free.push(slot);
     }

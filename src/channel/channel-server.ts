@@ -2,11 +2,12 @@
 // Atomics.waitAsync (so OPFS promises keep running), answers every waiting slot of every
 // connection in turn, and gives the server quiet moments to make metadata durable.
 
-import { NinePServer, SessionState } from '../p9/server-api.js';
-import { encodeMessage, readHeader } from '../p9/codec.js';
-import { HEADER_SIZE, MessageType, NOTAG } from '../p9/messages.js';
-import { Errno, errnoFromDomError } from '../p9/errno.js';
-import { ChannelEndpoint, Slot, SlotState, SpinPolicy, slotsOf } from './layout.js';
+import { NinePServer, SessionState } from '../storage/server-api.js';
+import { encodeMessage, readHeader } from '../wire/codec.js';
+import { HEADER_SIZE, MessageType, NOTAG } from '../wire/messages.js';
+import { Errno, errnoFromDomError } from '../wire/errno.js';
+import { ChannelEndpoint } from './layout.js';
+import { Slot, SpinPolicy, ringDoorbell, slotsOf } from './slot.js';
 import { waitAsync } from './wait-async.js';
 
 /** Quiet time after the last request before idle work (journal flush, compaction) runs. */
@@ -70,8 +71,7 @@ export class ChannelServer {
   /** Stops after the request in progress and closes the server (flushing everything). */
   async stop(): Promise<void> {
     this.stopped = true;
-    Atomics.add(this.bell, 0, 1);
-    Atomics.notify(this.bell, 0);
+    ringDoorbell(this.bell);
     await this.finished;
     await this.server.close();
   }
@@ -85,8 +85,10 @@ export class ChannelServer {
       let answered = 0;
       for (const c of this.connections.values()) {
         for (const slot of c.slots) {
-          if (Atomics.load(slot.control, 0) !== SlotState.Request) continue;
-          if (!this.answerNow(c.session, slot)) await this.answer(c.session, slot);
+          if (!slot.requested) continue;
+          const request = slot.take();
+          if (!request) this.publish(slot, 0);
+          else if (!this.answerNow(c.session, slot, request)) await this.answer(c.session, slot, request);
           answered++;
         }
       }
@@ -123,49 +125,37 @@ export class ChannelServer {
   }
 
   /** Answers without awaiting when the server can (handleNow); false when `answer` must. */
-  private answerNow(session: number, slot: Slot): boolean {
+  private answerNow(session: number, slot: Slot, request: Uint8Array): boolean {
     if (!this.server.handleNow) return false;
-    const { control, data } = slot;
-    const length = Atomics.load(control, 1);
-    if (length < 0 || length > data.length) return false;
     let replyLength: number;
     try {
-      replyLength = this.server.handleNow(session, data.subarray(0, length), data);
+      replyLength = this.server.handleNow(session, request, slot.data);
     } catch (e) {
       console.error('container-vm storage worker:', e);
-      replyLength = errorReply(data, length);
+      replyLength = errorReply(slot.data, request);
     }
     if (replyLength < 0) return false;
-    // Checked before publishing: once answered, the client may reuse the slot.
-    const noSpace = isNoSpaceReply(data, replyLength);
-    Atomics.store(control, 1, replyLength);
-    Atomics.store(control, 0, SlotState.Response);
-    Atomics.notify(control, 0);
-    if (noSpace) this.onNoSpace();
+    this.publish(slot, replyLength);
     return true;
   }
 
-  private async answer(session: number, slot: Slot): Promise<void> {
-    const { control, data } = slot;
-    Atomics.store(control, 0, SlotState.Busy);
-    const length = Atomics.load(control, 1);
+  private async answer(session: number, slot: Slot, request: Uint8Array): Promise<void> {
     let replyLength: number;
-    if (length < 0 || length > data.length) {
-      replyLength = 0;
-    } else {
-      try {
-        replyLength = await this.server.handle(session, data.subarray(0, length), data);
-      } catch (e) {
-        // A server bug must not take the channel down: answer EIO and keep serving.
-        console.error('container-vm storage worker:', e);
-        replyLength = errorReply(data, length);
-      }
+    try {
+      replyLength = await this.server.handle(session, request, slot.data);
+    } catch (e) {
+      // A server bug must not take the channel down: answer EIO and keep serving.
+      console.error('container-vm storage worker:', e);
+      replyLength = errorReply(slot.data, request);
     }
-    // Checked before publishing: once answered, the client may reuse the slot.
-    const noSpace = isNoSpaceReply(data, replyLength);
-    Atomics.store(control, 1, replyLength);
-    Atomics.store(control, 0, SlotState.Response);
-    Atomics.notify(control, 0);
+    this.publish(slot, replyLength);
+  }
+
+  /** Hands the answer in `slot` to its client, and tells of a full quota. */
+  private publish(slot: Slot, replyLength: number): void {
+    // Checked before responding: once answered, the client may reuse the slot.
+    const noSpace = isNoSpaceReply(slot.data, replyLength);
+    slot.respond(replyLength);
     if (noSpace) this.onNoSpace();
   }
 }
@@ -176,8 +166,9 @@ function isNoSpaceReply(data: Uint8Array, length: number): boolean {
   return new DataView(data.buffer, data.byteOffset + HEADER_SIZE, 4).getUint32(0, true) === Errno.ENOSPC;
 }
 
-function errorReply(data: Uint8Array, length: number): number {
+/** Rlerror EIO for `request`, written over it in `data`. */
+function errorReply(data: Uint8Array, request: Uint8Array): number {
   let tag = NOTAG;
-  try { tag = readHeader(data.subarray(0, length)).tag; } catch { /* answer with NOTAG */ }
+  try { tag = readHeader(request).tag; } catch { /* answer with NOTAG */ }
   return encodeMessage(MessageType.Rlerror, tag, { ecode: Errno.EIO }, data).length;
 }

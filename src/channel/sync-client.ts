@@ -1,7 +1,8 @@
 // The blocking side of the channel, for code that must return synchronously (S1's WASI calls).
 // Atomics.wait is only allowed off the main thread, so this runs in a worker.
 
-import { ChannelEndpoint, ChannelError, Slot, SlotState, SpinPolicy, ringDoorbell, slotsOf } from './layout.js';
+import { ChannelEndpoint } from './layout.js';
+import { ChannelError, Slot, SpinPolicy, ringDoorbell, slotsOf } from './slot.js';
 
 /** How long to poll for the answer before sleeping in Atomics.wait (when SpinPolicy allows). */
 const SPIN_MS = 0.05;
@@ -14,6 +15,8 @@ export class SyncChannelClient {
   private readonly batchSlots: Slot[];
   private readonly doorbell: Int32Array;
   private readonly spin = new SpinPolicy(SPIN_MS);
+  /** Whether a message posted on postSlot awaits collection by settle(). */
+  private posted = false;
   readonly maxMessage: number;
 
   constructor(endpoint: ChannelEndpoint) {
@@ -30,28 +33,39 @@ export class SyncChannelClient {
    * the shared slot and returns its length; `decode` reads the reply from the slot, which stays
    * valid only until `decode` returns.
    */
+  call<T>(encode: (out: Uint8Array) => number, decode: (reply: Uint8Array) => T): T {
+    const { slot } = this;
+    slot.request(encode(slot.data));
+    ringDoorbell(this.doorbell);
+    // Fast answers (reads, writes, getattr of open files) come back in a few µs: poll first.
+    slot.wait(this.spin);
+    try {
+      return decode(answerOf(slot));
+    } finally {
+      slot.release();
+    }
+  }
+
   /**
    * Sends a message on the second slot and returns without its answer (false when the connection
    * has one slot only: use call). The answer is collected by settle(), which the next post calls first.
    */
   post(encode: (out: Uint8Array) => number): boolean {
-    if (!this.postSlot) return false;
+    const slot = this.postSlot;
+    if (!slot) return false;
     this.settle();
-    const { control, data } = this.postSlot;
-    Atomics.store(control, 1, encode(data));
-    Atomics.store(control, 0, SlotState.Request);
+    slot.request(encode(slot.data));
     ringDoorbell(this.doorbell);
+    this.posted = true;
     return true;
   }
 
   /** Waits for the answer to the last post, if any; true when there was one to wait for. */
   settle(): boolean {
-    if (!this.postSlot) return false;
-    const { control } = this.postSlot;
-    let s = Atomics.load(control, 0);
-    if (s === SlotState.Idle) return false;
-    for (; s !== SlotState.Response; s = Atomics.load(control, 0)) Atomics.wait(control, 0, s);
-    Atomics.store(control, 0, SlotState.Idle);
+    if (!this.posted) return false;
+    this.posted = false;
+    this.postSlot!.wait();
+    this.postSlot!.release();
     return true;
   }
 
@@ -66,49 +80,31 @@ export class SyncChannelClient {
   batch<T>(encodes: ((out: Uint8Array) => number)[], decode: (reply: Uint8Array, i: number) => T): T[] {
     if (encodes.length > this.batchSlots.length) throw new RangeError(`a batch of ${encodes.length} messages, for ${this.batchSlots.length} slots`);
     encodes.forEach((encode, i) => {
-      const { control, data } = this.batchSlots[i]!;
-      Atomics.store(control, 1, encode(data));
-      Atomics.store(control, 0, SlotState.Request);
+      const slot = this.batchSlots[i]!;
+      slot.request(encode(slot.data));
     });
     ringDoorbell(this.doorbell);
     // Every slot is waited for and freed, even after a failure, before anything is thrown.
     let failure: unknown = null;
     const out = encodes.map((_, i) => {
-      const { control, data } = this.batchSlots[i]!;
-      this.spin.poll(() => Atomics.load(control, 0) === SlotState.Response);
-      for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) Atomics.wait(control, 0, s);
-      const replyLength = Atomics.load(control, 1);
+      const slot = this.batchSlots[i]!;
+      slot.wait(this.spin);
       try {
-        if (replyLength === 0) throw new ChannelError('the storage worker could not answer the message');
-        return decode(data.subarray(0, replyLength), i);
+        return decode(answerOf(slot), i);
       } catch (e) {
         failure ??= e;
         return undefined as T;
       } finally {
-        Atomics.store(control, 0, SlotState.Idle);
+        slot.release();
       }
     });
     if (failure) throw failure;
     return out;
   }
+}
 
-  call<T>(encode: (out: Uint8Array) => number, decode: (reply: Uint8Array) => T): T {
-    const { control, data } = this.slot;
-    const length = encode(data);
-    Atomics.store(control, 1, length);
-    Atomics.store(control, 0, SlotState.Request);
-    ringDoorbell(this.doorbell);
-    // Fast answers (reads, writes, getattr of open files) come back in a few µs: poll first.
-    this.spin.poll(() => Atomics.load(control, 0) === SlotState.Response);
-    for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-      Atomics.wait(control, 0, s);
-    }
-    const replyLength = Atomics.load(control, 1);
-    try {
-      if (replyLength === 0) throw new ChannelError('the storage worker could not answer the message');
-      return decode(data.subarray(0, replyLength));
-    } finally {
-      Atomics.store(control, 0, SlotState.Idle);
-    }
-  }
+function answerOf(slot: Slot): Uint8Array {
+  const reply = slot.reply();
+  if (!reply) throw new ChannelError('the storage worker could not answer the message');
+  return reply;
 }

@@ -6,17 +6,14 @@
 // one after another, in the order they were asked for.
 
 import { LitElement, PropertyDeclarations, PropertyValues, html, nothing } from 'lit';
-import { StorageHost } from '../channel/storage-host.js';
-import { Backend } from '../channel/storage-protocol.js';
-import { ShareFs } from '../p9/share-fs.js';
+import { Backend } from '../storage/storage-protocol.js';
 import { VmError, toVmError } from '../errors.js';
-import { isolationReload } from '../browser-support.js';
 import { ShareFiles } from './share-files.js';
 import { TerminalView } from './terminal.js';
 import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
-import { ElementAssets, LaunchedVm, assetsIn, launchVm } from './vm-launch.js';
+import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm } from './vm-launch.js';
 import { resetRoots } from '../oci/roots.js';
 import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
@@ -26,6 +23,7 @@ import { ImportResult } from '../transfer/progress.js';
 import { saveBlob } from '../transfer/download.js';
 import { Snapshot, SnapshotInfo, SnapshotStore } from './snapshot-store.js';
 import { StorageUsage, formatBytes, requestPersistence, storageUsage, usageText } from './storage-usage.js';
+import { OpenShare, ShareConnection } from './share-connection.js';
 
 export type { ElementAssets } from './vm-launch.js';
 
@@ -162,7 +160,17 @@ export class ContainerVm extends LitElement {
   private usage: StorageUsage | null = null;
 
   private terminal: TerminalView | null = null;
-  private storage: Promise<{ host: StorageHost; fs: ShareFs }> | null = null;
+  private readonly share = new ShareConnection({
+    reloading: () => this.setState('loading', 'Reloading the page with cross-origin isolation…'),
+    opened: () => {
+      // Not awaited: Firefox asks the user, and the share must not wait for an answer.
+      if (this.persist) void requestPersistence().then(() => this.storageUsage(), () => undefined);
+      void this.storageUsage();
+      this.emit<OpfsReadyDetail>('opfs-ready', { root: this.opfsRoot, backend: this.backend });
+    },
+    noSpace: () => this.quotaExceeded(),
+    failed: (e) => this.fail(toVmError(e, 'storage-failed')),
+  });
   private vm: LaunchedVm | null = null;
   private agent: GuestAgent | null = null;
   /** Start, stop and restart, one after another. */
@@ -187,7 +195,7 @@ export class ContainerVm extends LitElement {
       this.progressFraction = null;
       this.requestUpdate();
       // A copy (or a failed one) changes what the site stores: keep the status line's figure true.
-      if (this.storage) void this.storageUsage().catch(() => undefined);
+      if (this.share.active) void this.storageUsage().catch(() => undefined);
     },
   });
 
@@ -267,12 +275,12 @@ export class ContainerVm extends LitElement {
     if (changed.has('screenReader') && this.terminal) this.terminal.screenReader = this.screenReader;
     const storageChanged = (changed.has('opfsRoot') && changed.get('opfsRoot') !== undefined) ||
       (changed.has('backend') && changed.get('backend') !== undefined);
-    if (storageChanged && this.storage) {
+    if (storageChanged && this.share.active) {
       // Another share: close this one (stopping a VM that uses it) and start again if it ran.
       const wasRunning = !!this.vm || !!this.starting;
       void this.queue(async () => {
         await this.stopVm('stopped');
-        await this.closeStorage();
+        await this.share.close();
       });
       if (wasRunning) void this.start().catch(() => undefined);
       return;
@@ -458,6 +466,8 @@ export class ContainerVm extends LitElement {
     if (this.vm) return;
     try {
       this.setState('loading', 'Starting…');
+      const network = parseNetwork(this.network, this.corsProxy);
+      checkLaunch(this.src, this.engine, network);
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
@@ -468,7 +478,7 @@ export class ContainerVm extends LitElement {
       agent.resized(size.cols, size.rows);
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
-        network: parseNetwork(this.network, this.corsProxy),
+        network,
         assets: this.requireAssets(), host, terminalSize: size, snapshot,
         opfsRoot: this.opfsRoot, backend: this.backend, guest: this.guest, onNoSpace: () => this.quotaExceeded(),
       }, {
@@ -603,51 +613,21 @@ export class ContainerVm extends LitElement {
       this.vm = null;
       this.agent = null;
     }
-    if (this.storage) await (await this.storage).host.disconnect(vm.endpoint).catch(() => undefined);
+    await this.share.disconnect(vm.endpoint);
     await vm.root?.close().catch(() => undefined);
   }
 
-  /**
-   * Opens the share once: starts the storage worker and fires opfs-ready. A failure fires one
-   * `error` and stops the worker, releasing the share's lock, so the next call can try again
-   * without a false share-busy.
-   */
-  private openStorage(): Promise<{ host: StorageHost; fs: ShareFs }> {
-    this.storage ??= (async () => {
-      let host: StorageHost | null = null;
-      try {
-        const reload = isolationReload();
-        if (reload) {
-          // The service-worker option reloads the page isolated in a moment: not an error (yet).
-          this.setState('loading', 'Reloading the page with cross-origin isolation…');
-          await reload;
-        }
-        host = await StorageHost.start({
-          root: this.opfsRoot, backend: this.backend, workerUrl: this.requireAssets().storageWorker,
-          onNoSpace: () => this.quotaExceeded(),
-          onFailure: (e) => this.fail(toVmError(e, 'storage-failed')),
-        });
-        const fs = await ShareFs.connect(await host.connect(4));
-        // Not awaited: Firefox asks the user, and the share must not wait for an answer.
-        if (this.persist) void requestPersistence().then(() => this.storageUsage(), () => undefined);
-        void this.storageUsage();
-        this.emit<OpfsReadyDetail>('opfs-ready', { root: this.opfsRoot, backend: this.backend });
-        return { host, fs };
-      } catch (e) {
-        this.storage = null;
-        await host?.close().catch(() => undefined);
-        const err = toVmError(e, 'storage-failed');
-        this.fail(err);
-        throw err;
-      }
-    })();
-    return this.storage;
-  }
-
-  private async closeStorage(): Promise<void> {
-    const storage = this.storage;
-    this.storage = null;
-    if (storage) await (await storage.catch(() => null))?.host.close();
+  /** The open share (opened on first use); a failure to open it fires one `error`. */
+  private async openStorage(): Promise<OpenShare> {
+    try {
+      return await this.share.open(() => ({
+        root: this.opfsRoot, backend: this.backend, workerUrl: this.requireAssets().storageWorker,
+      }));
+    } catch (e) {
+      const err = toVmError(e, 'storage-failed');
+      this.fail(err);
+      throw err;
+    }
   }
 
   private requireAssets(): ElementAssets {
@@ -663,7 +643,7 @@ export class ContainerVm extends LitElement {
   private async shutdown(): Promise<void> {
     await this.queue(async () => {
       await this.stopVm('stopped');
-      await this.closeStorage();
+      await this.share.close();
     });
     this.terminal?.dispose();
     this.terminal = null;

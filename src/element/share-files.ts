@@ -2,7 +2,7 @@
 // share). Paths are relative to the share root, which is the guest's mount point: "notes.txt"
 // here is /mnt/opfs/notes.txt in the guest. Every call goes through the storage worker.
 
-import { DirEntryInfo, ShareFs, Stat } from '../p9/share-fs.js';
+import { DirEntryInfo, ShareFs, Stat } from '../client/share-fs.js';
 
 export class ShareFiles {
   constructor(private readonly open: () => Promise<{ fs: ShareFs }>) {}

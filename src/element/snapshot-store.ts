@@ -6,9 +6,9 @@
 // snapshot.json name it, written through createWritable(), which replaces the old snapshot.json
 // in one step when closed; then older state files are removed. A browser killed at any point
 // leaves snapshot.json naming a complete state file: the previous one or the new one.
-// The share's Web Lock (channel/share-lock.ts) also guards these files: one tab per share.
+// The share's Web Lock (storage/share-lock.ts) also guards these files: one tab per share.
 
-import { SessionState } from '../p9/server-api.js';
+import { SessionState } from '../storage/server-api.js';
 import { V86Image } from '../engines/v86-protocol.js';
 
 const INDEX = 'snapshot.json';

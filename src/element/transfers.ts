@@ -2,7 +2,7 @@
 // reports progress while it runs and fails with a VmError the element turns into one `error`.
 // The zip code (and fflate with it) is loaded the first time a zip is asked for.
 
-import { ShareFs } from '../p9/share-fs.js';
+import { ShareFs } from '../client/share-fs.js';
 import { VmError } from '../errors.js';
 import { ImportSource, ImportItem, collectItems, importItems } from '../transfer/file-import.js';
 import { ImportResult } from '../transfer/progress.js';

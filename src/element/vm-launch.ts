@@ -2,17 +2,18 @@
 // and, for v86, the image manifest and the snapshot to resume from.
 
 import { ChannelEndpoint } from '../channel/layout.js';
-import { StorageHost } from '../channel/storage-host.js';
+import { StorageHost } from '../storage/storage-host.js';
 import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
-import { WasiEvents, splitWords, startWasi } from '../engines/wasi-host.js';
+import { WasiEvents, startWasi } from '../engines/wasi-host.js';
 import { VmError } from '../errors.js';
-import { Backend } from '../channel/storage-protocol.js';
+import { Backend } from '../storage/storage-protocol.js';
 import { isOciSource } from '../oci/image.js';
 import { launchScript } from '../oci/launch.js';
 import { openRoot } from '../oci/roots.js';
 import { EngineKind, engineFor, loadV86Manifest } from './image.js';
 import { Snapshot, imageKey } from './snapshot-store.js';
+import { splitWords } from './words.js';
 
 /** Where the element's workers and wasm files are. */
 export interface ElementAssets {
@@ -64,7 +65,7 @@ export interface LaunchedVm {
 }
 
 /** The engine `src` needs, checked before anything starts. */
-export function engineKind(src: string, engine: string): EngineKind {
+function engineKind(src: string, engine: string): EngineKind {
   if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json), an OCI image (a layout folder ending in "/", or a .tar of one) or a container2wasm image (.wasm).');
   if (engine === 'auto') return engineFor(src);
   if (engine !== 'v86' && engine !== 'wasi') throw new VmError('bad-image', `Unknown engine "${engine}": use auto, v86 or wasi.`);
@@ -72,13 +73,22 @@ export function engineKind(src: string, engine: string): EngineKind {
 }
 
 /**
+ * The attributes a launch reads, checked before the share opens (a bad value then costs no lock):
+ * the engine for `src`, and a network only where the engine has one.
+ */
+export function checkLaunch(src: string, engine: string, network: NetworkConfig | null): EngineKind {
+  const kind = engineKind(src, engine);
+  if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
+  return kind;
+}
+
+/**
  * Starts the VM. Its events come from the engine's worker, as tasks: none fires before the
  * caller has the returned handle.
  */
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const kind = engineKind(r.src, r.engine);
+  const kind = checkLaunch(r.src, r.engine, r.network);
   if (kind === 'wasi') {
-    if (r.network) throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
     const args = splitWords(r.args);
     const env = splitWords(r.env);
     // Slots for requests, for the Tclunks S1 sends without waiting for their answers, and 16

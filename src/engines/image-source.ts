@@ -35,20 +35,45 @@ function validatorsOf(url: string, response: Response): Validators {
  * changed (a 304 answers no). no-store keeps the HTTP cache out (the OPFS copy is the cache); it
  * would also send "Cache-Control: no-cache", which servers built on the `fresh` module (koa,
  * express) read as "never answer 304". max-age=0 asks for revalidation all the same.
+ *
+ * An image on another origin (a CDN) is fetched without headers of our own: Cache-Control and
+ * If-None-Match are not CORS-safelisted, so they would need a preflight that static hosts and CDNs
+ * do not answer. There, a HEAD request (no preflight) compares the validators a cross-origin
+ * response shows (Last-Modified, and ETag when the server exposes it).
  */
 export async function fetchPart(url: string, what: string, conditional?: Validators): Promise<Response> {
-  const headers: Record<string, string> = { 'Cache-Control': 'max-age=0' };
+  const sameOrigin = new URL(url).origin === self.location.origin;
+  if (conditional && !sameOrigin) {
+    const head = await send(url, what, { method: 'HEAD', cache: 'no-store' });
+    if (unchanged(conditional, validatorsOf(url, head))) return new Response(null, { status: 304 });
+    return fetchPart(url, what);
+  }
+  const headers: Record<string, string> = {};
+  if (sameOrigin) headers['Cache-Control'] = 'max-age=0';
   if (conditional?.etag) headers['If-None-Match'] = conditional.etag;
   if (conditional?.lastModified) headers['If-Modified-Since'] = conditional.lastModified;
+  return send(url, what, { headers, cache: 'no-store' }, !!conditional);
+}
+
+/** fetch() with the element's errors; a 304 passes only when `notModifiedOk` (a conditional request). */
+async function send(url: string, what: string, init: RequestInit, notModifiedOk = false): Promise<Response> {
   let response: Response;
   try {
-    response = await fetch(url, { headers, cache: 'no-store' });
+    response = await fetch(url, init);
   } catch (e) {
-    throw new VmError('image-unreachable', `could not fetch ${what} ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute and that the server is reachable.`);
+    throw new VmError('image-unreachable', `could not fetch ${what} ${url}: ${e instanceof Error ? e.message : e}. Check the src attribute, ` +
+      'that the server is reachable, and, for another origin, that it sends Access-Control-Allow-Origin and Cross-Origin-Resource-Policy: cross-origin.');
   }
-  if (response.status === 304 && conditional) return response;
+  if (response.status === 304 && notModifiedOk) return response;
   if (!response.ok) throw new VmError('image-unreachable', `${what} ${url} answered HTTP ${response.status}. Check the src attribute.`);
   return response;
+}
+
+/** Whether a response shows the validators recorded for the cached copy (none shown: changed). */
+function unchanged(cached: Validators, now: Validators): boolean {
+  if (cached.etag && now.etag) return cached.etag === now.etag;
+  if (cached.lastModified && now.lastModified) return cached.lastModified === now.lastModified;
+  return false;
 }
 
 /** Reads a chunk manifest's response: the chunks' absolute URLs and the size it announces. */

@@ -12,8 +12,10 @@
 // The share's qid paths get bit 52 set, so that no file of the share has the inode number of a
 // file of the root (the stores number inodes with 52-bit values; 2^53 is still exact in JS).
 
-import { Fields, Qid, Writer, decodeMessage, encodeMessage } from '../p9/codec.js';
-import { MessageType, NOFID } from '../p9/messages.js';
+import { replyTo } from '../client/client.js';
+import { Qid, Writer, decodeMessage, encodeMessage } from '../wire/codec.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { Body, Message, MessageType, NOFID, Reply, Request, RequestMessage, RequestType, WireType, isRequest } from '../wire/messages.js';
 
 /** Where 9P messages go: the engine's channel to one storage worker. */
 export interface NinePTarget {
@@ -27,16 +29,17 @@ const NAMES = ['root', 'share'];
 const ROOT_FIDS = [0xfffffff0, 0xfffffff1];
 const TOP_QID: Qid = { type: 0x80, version: 0, path: 2 ** 53 - 1 };
 const LAUNCH_QID: Qid = { type: 0, version: 0, path: 2 ** 53 - 2 };
-const EPERM = 1, ENOENT = 2, ENOTDIR = 20, EXDEV = 18, EROFS = 30, EOPNOTSUPP = 95;
 /** The tag and fids of this mux's own requests (guest tags and fids are small numbers). */
 const OWN_TAG = 0xfff0;
 const COPY_FIDS = [0xffffffe0, 0xffffffe1];
 const S_IFMT = 0o170000, S_IFREG = 0o100000;
+const O_WRONLY_CREAT_EXCL = 0o301;
 const QID_SIZE = 13;
 /** Replies whose first field is a qid. */
 const QID_FIRST = new Set<number>([MessageType.Rlopen, MessageType.Rlcreate, MessageType.Rsymlink, MessageType.Rmknod, MessageType.Rmkdir]);
 
 type Synthetic = 'top' | 'launch';
+type Answer = <M extends WireType>(type: M, fields: Body<M>) => void;
 
 export class RootMux implements NinePTarget {
   private readonly parts: NinePTarget[];
@@ -57,47 +60,65 @@ export class RootMux implements NinePTarget {
   }
 
   handle(request: Uint8Array, reply: (r: Uint8Array) => void): void {
-    const type = request[4]!;
     const tag = request[5]! | (request[6]! << 8);
-    const answer = (t: number, fields: Record<string, unknown> = {}) => reply(encodeMessage(t, tag, fields));
+    const answer: Answer = (t, fields) => reply(encodeMessage(t, tag, fields));
     const error = (ecode: number) => answer(MessageType.Rlerror, { ecode });
-    let f: Fields;
+    let m: Message;
     try {
-      f = decodeMessage(request).fields;
+      m = decodeMessage(request);
     } catch {
-      return error(22 /* EINVAL: a message that does not parse */);
+      return error(Errno.EINVAL); // a message that does not parse
     }
-    switch (type) {
+    if (!isRequest(m)) return error(Errno.EINVAL);
+    switch (m.type) {
       case MessageType.Tversion: return void this.version(request, reply);
-      case MessageType.Tattach: return void this.attach(f as { uname: string; nUname: number }).then(
-        (ok) => { if (ok) { this.synthetic.set(f.fid, 'top'); answer(MessageType.Rattach, { qid: TOP_QID }); } else error(EPERM); });
-      case MessageType.Tflush: {
-        const part = this.tags.get(f.oldtag);
-        return part === undefined ? answer(MessageType.Rflush) : this.forward(part, request, reply);
+      case MessageType.Tattach: {
+        const { fid } = m.fields;
+        return void this.attach(m.fields).then((ok) => {
+          if (!ok) return error(Errno.EPERM);
+          this.synthetic.set(fid, 'top');
+          answer(MessageType.Rattach, { qid: TOP_QID });
+        });
       }
-      case MessageType.Twalk: return this.walk(f.fid, f.newfid, f.names, request, reply, answer, error);
-      case MessageType.Tlink: case MessageType.Trenameat: case MessageType.Trename: {
-        const [a, b] = type === MessageType.Tlink ? [f.dfid, f.fid] : type === MessageType.Trename ? [f.fid, f.dfid] : [f.oldDirFid, f.newDirFid];
-        if (this.synthetic.has(a) || this.synthetic.has(b)) return error(EROFS);
-        if (this.owner.get(a) !== this.owner.get(b)) return error(EXDEV);
-        const part = this.owner.get(a)!;
-        if (type !== MessageType.Tlink) return this.forward(part, request, reply);
-        return this.forward(part, request, (r) => {
-          if (r[4] !== MessageType.Rlerror || new DataView(r.buffer, r.byteOffset + 7, 4).getUint32(0, true) !== EOPNOTSUPP) return reply(r);
-          const copy = this.copying.then(() => this.linkByCopy(this.parts[part]!, f.dfid, f.fid, f.name));
+      case MessageType.Tflush: {
+        const part = this.tags.get(m.fields.oldtag);
+        return part === undefined ? answer(MessageType.Rflush, {}) : this.forward(part, request, reply);
+      }
+      case MessageType.Twalk: return this.walk(m.fields, request, reply, answer, error);
+      case MessageType.Trename: return this.twoFids(m.fields.fid, m.fields.dfid, request, reply, error);
+      case MessageType.Trenameat: return this.twoFids(m.fields.oldDirFid, m.fields.newDirFid, request, reply, error);
+      case MessageType.Tlink: {
+        const { dfid, fid, name } = m.fields;
+        return this.twoFids(dfid, fid, request, reply, error, (part, r) => {
+          if (r[4] !== MessageType.Rlerror || new DataView(r.buffer, r.byteOffset + 7, 4).getUint32(0, true) !== Errno.EOPNOTSUPP) return false;
+          const copy = this.copying.then(() => this.linkByCopy(this.parts[part]!, dfid, fid, name));
           this.copying = copy.catch(() => undefined);
-          void copy.then((ecode) => (ecode ? error(ecode) : answer(MessageType.Rlink)));
+          void copy.then((ecode) => (ecode ? error(ecode) : answer(MessageType.Rlink, {})));
+          return true;
         });
       }
     }
-    // Every other message names its fid first.
+    // Every other request names its fid first.
     const fid = new DataView(request.buffer, request.byteOffset + 7, 4).getUint32(0, true);
     const kind = this.synthetic.get(fid);
-    if (kind) return this.syntheticCall(kind, type, fid, f, answer, error);
+    if (kind) return this.syntheticCall(kind, m, fid, answer, error);
     const part = this.owner.get(fid);
-    if (part === undefined) return error(9 /* EBADF */);
-    if (type === MessageType.Tclunk || type === MessageType.Tremove) this.owner.delete(fid);
+    if (part === undefined) return error(Errno.EBADF);
+    if (m.type === MessageType.Tclunk || m.type === MessageType.Tremove) this.owner.delete(fid);
     this.forward(part, request, reply);
+  }
+
+  /**
+   * A request naming two fids (rename, renameat, link): both must be on one worker (else EXDEV).
+   * `instead`, if given, sees the worker's answer first and may answer in its place.
+   */
+  private twoFids(a: number, b: number, request: Uint8Array, reply: (r: Uint8Array) => void, error: (e: number) => void,
+    instead?: (part: Part, r: Uint8Array) => boolean): void {
+    if (this.synthetic.has(a) || this.synthetic.has(b)) return error(Errno.EROFS);
+    const part = this.owner.get(a);
+    if (part === undefined || this.owner.get(b) === undefined) return error(Errno.EBADF);
+    if (this.owner.get(b) !== part) return error(Errno.EXDEV);
+    this.forward(part, request, (r) => { if (!instead?.(part, r)) reply(r); });
   }
 
   /** A new session: both workers get the guest's Tversion; it hears the smaller msize. */
@@ -106,18 +127,21 @@ export class RootMux implements NinePTarget {
     this.synthetic.clear();
     this.rootQids = [null, null];
     const answers = await Promise.all(this.parts.map((p) => this.call(p, request)));
-    const msizes = answers.map((a) => decodeMessage(a).fields.msize as number);
+    const msizes = answers.map((a) => {
+      const m = decodeMessage(a);
+      return m.type === MessageType.Rversion ? m.fields.msize : 0;
+    });
     const smaller = answers[msizes[0]! <= msizes[1]! ? 0 : 1]!;
     this.msize = Math.min(msizes[0]!, msizes[1]!);
     reply(smaller);
   }
 
   /** Attaches this mux's root fid on each worker, once per session. */
-  private async attach(f: { uname: string; nUname: number }): Promise<boolean> {
+  private async attach(f: Request<MessageType.Tattach>): Promise<boolean> {
     for (const part of [Part.Root, Part.Share]) {
       if (this.rootQids[part]) continue;
       const answer = decodeMessage(await this.call(this.parts[part]!, encodeMessage(MessageType.Tattach, 0, {
-        fid: ROOT_FIDS[part], afid: NOFID, uname: f.uname, aname: '', nUname: f.nUname,
+        fid: ROOT_FIDS[part]!, afid: NOFID, uname: f.uname, aname: '', nUname: f.nUname,
       })));
       if (answer.type !== MessageType.Rattach) return false;
       this.rootQids[part] = part === Part.Share ? shareQid(answer.fields.qid) : answer.fields.qid;
@@ -125,12 +149,12 @@ export class RootMux implements NinePTarget {
     return true;
   }
 
-  private walk(fid: number, newfid: number, names: string[], request: Uint8Array, reply: (r: Uint8Array) => void,
-    answer: (t: number, fields?: Record<string, unknown>) => void, error: (e: number) => void): void {
+  private walk({ fid, newfid, names }: Request<MessageType.Twalk>, request: Uint8Array, reply: (r: Uint8Array) => void,
+    answer: Answer, error: (e: number) => void): void {
     const kind = this.synthetic.get(fid);
     if (kind === undefined) {
       const part = this.owner.get(fid);
-      if (part === undefined) return error(9);
+      if (part === undefined) return error(Errno.EBADF);
       return this.forward(part, request, reply, (r) => {
         if (r[4] === MessageType.Rwalk && (r[7]! | (r[8]! << 8)) === names.length) this.owner.set(newfid, part);
       });
@@ -139,17 +163,17 @@ export class RootMux implements NinePTarget {
       this.synthetic.set(newfid, kind);
       return answer(MessageType.Rwalk, { qids: [] });
     }
-    if (kind === 'launch') return error(ENOTDIR);
+    if (kind === 'launch') return error(Errno.ENOTDIR);
     const [first, ...rest] = names;
     if (first === 'launch' || first === '..') {
-      if (rest.length > 0) return error(first === 'launch' ? ENOTDIR : ENOENT);
+      if (rest.length > 0) return error(first === 'launch' ? Errno.ENOTDIR : Errno.ENOENT);
       this.synthetic.set(newfid, first === 'launch' ? 'launch' : 'top');
       return answer(MessageType.Rwalk, { qids: [first === 'launch' ? LAUNCH_QID : TOP_QID] });
     }
     const part = NAMES.indexOf(first!) as Part | -1;
-    if (part === -1) return error(ENOENT);
+    if (part === -1) return error(Errno.ENOENT);
     const rootQid = this.rootQids[part]!;
-    const inner = encodeMessage(MessageType.Twalk, 0, { fid: ROOT_FIDS[part], newfid, names: rest });
+    const inner = encodeMessage(MessageType.Twalk, 0, { fid: ROOT_FIDS[part]!, newfid, names: rest });
     void this.call(this.parts[part]!, inner).then((r) => {
       const m = decodeMessage(r);
       const qids: Qid[] = m.type === MessageType.Rwalk ? m.fields.qids : [];
@@ -158,11 +182,10 @@ export class RootMux implements NinePTarget {
     });
   }
 
-  private syntheticCall(kind: Synthetic, type: number, fid: number, f: Record<string, number>,
-    answer: (t: number, fields?: Record<string, unknown>) => void, error: (e: number) => void): void {
+  private syntheticCall(kind: Synthetic, m: RequestMessage, fid: number, answer: Answer, error: (e: number) => void): void {
     const qid = kind === 'top' ? TOP_QID : LAUNCH_QID;
-    switch (type) {
-      case MessageType.Tclunk: this.synthetic.delete(fid); return answer(MessageType.Rclunk);
+    switch (m.type) {
+      case MessageType.Tclunk: this.synthetic.delete(fid); return answer(MessageType.Rclunk, {});
       case MessageType.Tgetattr: {
         const now = Math.floor(Date.now() / 1000);
         return answer(MessageType.Rgetattr, {
@@ -172,17 +195,24 @@ export class RootMux implements NinePTarget {
           btimeSec: 0, btimeNsec: 0, gen: 0, dataVersion: 0,
         });
       }
-      case MessageType.Tlopen: return (f.flags! & 3) === 0 ? answer(MessageType.Rlopen, { qid, iounit: 0 }) : error(EROFS);
+      case MessageType.Tlopen: return (m.fields.flags & 3) === 0 ? answer(MessageType.Rlopen, { qid, iounit: 0 }) : error(Errno.EROFS);
       case MessageType.Tread:
-        if (kind !== 'launch') return error(21 /* EISDIR */);
-        return answer(MessageType.Rread, { data: this.launch.subarray(f.offset!, f.offset! + f.count!) });
-      case MessageType.Treaddir: return kind === 'top' ? answer(MessageType.Rreaddir, { data: this.topEntries(f.offset!, f.count!) }) : error(ENOTDIR);
+        if (kind !== 'launch') return error(Errno.EISDIR);
+        return answer(MessageType.Rread, { data: this.launch.subarray(m.fields.offset, m.fields.offset + m.fields.count) });
+      case MessageType.Treaddir:
+        return kind === 'top' ? answer(MessageType.Rreaddir, { data: this.topEntries(m.fields.offset, m.fields.count) }) : error(Errno.ENOTDIR);
       case MessageType.Tstatfs: {
-        const inner = encodeMessage(MessageType.Tstatfs, 0, { fid: ROOT_FIDS[Part.Root] });
-        return void this.call(this.parts[Part.Root]!, inner).then((r) => answer(MessageType.Rstatfs, decodeMessage(r).fields));
+        const inner = encodeMessage(MessageType.Tstatfs, 0, { fid: ROOT_FIDS[Part.Root]! });
+        return void this.call(this.parts[Part.Root]!, inner).then((r) => {
+          try {
+            answer(MessageType.Rstatfs, replyTo(r, MessageType.Tstatfs));
+          } catch (e) {
+            error(e instanceof FsError ? e.errno : Errno.EIO);
+          }
+        });
       }
-      case MessageType.Txattrwalk: return error(EOPNOTSUPP);
-      default: return error(EROFS);
+      case MessageType.Txattrwalk: return error(Errno.EOPNOTSUPP);
+      default: return error(Errno.EROFS);
     }
   }
 
@@ -193,24 +223,21 @@ export class RootMux implements NinePTarget {
    */
   private async linkByCopy(part: NinePTarget, dfid: number, fid: number, name: string): Promise<number> {
     const [from, to] = COPY_FIDS as [number, number];
-    const rpc = async (type: number, fields: Record<string, unknown>) => {
-      const m = decodeMessage(await this.call(part, encodeMessage(type, OWN_TAG, fields)));
-      if (m.type === MessageType.Rlerror) throw m.fields.ecode as number;
-      return m.fields;
-    };
+    const rpc = async <T extends RequestType>(type: T, fields: Request<T>): Promise<Reply<T>> =>
+      replyTo(await this.call(part, encodeMessage<RequestType>(type, OWN_TAG, fields)), type);
     const opened: number[] = [];
     try {
       await rpc(MessageType.Twalk, { fid, newfid: from, names: [] });
       opened.push(from);
       const attr = await rpc(MessageType.Tgetattr, { fid: from, requestMask: 0x3fff });
-      if ((attr.mode & S_IFMT) !== S_IFREG) return EPERM;
+      if ((attr.mode & S_IFMT) !== S_IFREG) return Errno.EPERM;
       await rpc(MessageType.Tlopen, { fid: from, flags: 0 });
       await rpc(MessageType.Twalk, { fid: dfid, newfid: to, names: [] });
       opened.push(to);
-      await rpc(MessageType.Tlcreate, { fid: to, name, flags: 0o301 /* O_WRONLY|O_CREAT|O_EXCL */, mode: attr.mode & 0o7777, gid: attr.gid });
+      await rpc(MessageType.Tlcreate, { fid: to, name, flags: O_WRONLY_CREAT_EXCL, mode: attr.mode & 0o7777, gid: attr.gid });
       const step = this.msize - 24;
       for (let offset = 0; ; ) {
-        const { data } = await rpc(MessageType.Tread, { fid: from, offset, count: step }) as { data: Uint8Array };
+        const { data } = await rpc(MessageType.Tread, { fid: from, offset, count: step });
         if (data.length === 0) break;
         await rpc(MessageType.Twrite, { fid: to, offset, data });
         offset += data.length;
@@ -221,7 +248,7 @@ export class RootMux implements NinePTarget {
       });
       return 0;
     } catch (e) {
-      if (typeof e === 'number') return e;
+      if (e instanceof FsError) return e.errno;
       throw e;
     } finally {
       for (const f of opened) await rpc(MessageType.Tclunk, { fid: f }).catch(() => undefined);

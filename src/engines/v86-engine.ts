@@ -4,8 +4,8 @@
 // in flight, each answered synchronously when the storage worker is quick).
 
 import { V86 } from 'v86';
-import { ChannelEndpoint, Slot, SlotState, ringDoorbell, slotsOf } from '../channel/layout.js';
-import { waitAsync } from '../channel/wait-async.js';
+import { ChannelEndpoint } from '../channel/layout.js';
+import { Slot, ringDoorbell, slotsOf } from '../channel/slot.js';
 import { FromV86Engine, NetworkConfig, ToV86Engine, V86Image } from './v86-protocol.js';
 import { NinePTarget, RootMux } from './root-mux.js';
 import { attachNetwork, networkOptions } from './v86-network.js';
@@ -59,47 +59,27 @@ class Share9p implements NinePTarget {
   }
 
   private send(slot: Slot, request: Uint8Array, reply: (r: Uint8Array) => void): void {
-    const { control, data } = slot;
-    if (request.length > data.length) {
+    if (request.length > slot.data.length) {
       this.free.push(slot);
       this.done();
-      this.fail(`9P request failed: a ${request.length}-byte message does not fit the channel's ${data.length}-byte slots`);
+      this.fail(`9P request failed: a ${request.length}-byte message does not fit the channel's ${slot.data.length}-byte slots`);
       return;
     }
-    data.set(request);
-    Atomics.store(control, 1, request.length);
-    Atomics.store(control, 0, SlotState.Request);
+    slot.data.set(request);
+    slot.request(request.length);
     ringDoorbell(this.doorbell);
-    const deadline = performance.now() + SYNC_ANSWER_MS;
-    for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-      const left = deadline - performance.now();
-      if (left <= 0) {
-        void this.answerLater(slot, reply);
-        return;
-      }
-      Atomics.wait(control, 0, s, left);
-    }
-    this.answer(slot, reply);
-  }
-
-  private async answerLater(slot: Slot, reply: (r: Uint8Array) => void): Promise<void> {
-    const { control } = slot;
-    for (let s = Atomics.load(control, 0); s !== SlotState.Response; s = Atomics.load(control, 0)) {
-      const w = waitAsync(control, 0, s);
-      if (w.async) await w.value;
-    }
-    this.answer(slot, reply);
+    if (slot.wait(null, SYNC_ANSWER_MS)) this.answer(slot, reply);
+    else void slot.waitAsync().then(() => this.answer(slot, reply));
   }
 
   private answer(slot: Slot, reply: (r: Uint8Array) => void): void {
-    const { control, data } = slot;
-    const length = Atomics.load(control, 1);
     try {
       // v86 copies the reply into guest memory before returning, so it can be a view of the slot.
-      if (length > 0) reply(data.subarray(0, length));
+      const answer = slot.reply();
+      if (answer) reply(answer);
       else this.fail('9P request failed: the storage worker could not answer the message');
     } finally {
-      Atomics.store(control, 0, SlotState.Idle);
+      slot.release();
       this.free.push(slot);
       this.done();
       this.queued.shift()?.();

@@ -7,8 +7,8 @@
 // through listed directories...) go through the plain export, with no promise or stack switch;
 // the rest go through WebAssembly.promising. docs/l1.md has the measurements behind this.
 
-import { errnoName } from '../p9/errno.js';
-import { NinePServer, SessionState } from '../p9/server-api.js';
+import { errnoName } from '../wire/errno.js';
+import { NinePServer, SessionState } from '../storage/server-api.js';
 import { OpfsHost, jspi } from './opfs-imports.js';
 
 interface L1Exports {

@@ -5,7 +5,7 @@
 // read or write never leaves wasm for a promise. Failures return negative Linux errno values,
 // mapped from DOMException names as M1 maps them.
 
-import { Errno, errnoFromDomError } from '../p9/errno.js';
+import { Errno, errnoFromDomError } from '../wire/errno.js';
 import { moveOpfsTree, removeMovedDir } from '../store/opfs-tree.js';
 
 const decoder = new TextDecoder();

@@ -9,10 +9,10 @@
 // One root per share: unpacking another image (a new digest at the same URL, or another src)
 // removes the roots of the others, and reset() removes the current one (docs/oci.md).
 
-import { StorageHost } from '../channel/storage-host.js';
-import { Backend } from '../channel/storage-protocol.js';
+import { StorageHost } from '../storage/storage-host.js';
+import { Backend } from '../storage/storage-protocol.js';
 import { VmError } from '../errors.js';
-import { FsError } from '../p9/errno.js';
+import { FsError } from '../wire/errno.js';
 import { ImageConfig, OciImage, layerTar, openImage } from './image.js';
 import { ShareTree } from './share-tree.js';
 import { applyLayer } from './unpack.js';

@@ -3,10 +3,11 @@
 // knows the whole tree it has written and answers typeOf and list from memory; directories it
 // has walked to keep their fids until close().
 
-import { P9Client } from '../p9/client.js';
 import { AsyncChannelClient } from '../channel/async-client.js';
 import { ChannelEndpoint } from '../channel/layout.js';
-import { AT_REMOVEDIR, OpenFlag, SetattrMask } from '../p9/messages.js';
+import { P9Client } from '../client/client.js';
+import { P9File } from '../client/file.js';
+import { AT_REMOVEDIR, OpenFlag, SetattrMask } from '../wire/messages.js';
 import { TarType } from './tar.js';
 import { NodeMeta, TreeWriter } from './unpack.js';
 
@@ -19,25 +20,25 @@ function split(path: string): [string, string] {
 
 export class ShareTree implements TreeWriter {
   private readonly types = new Map<string, TarType>([['', 'directory']]);
-  private readonly dirFids = new Map<string, number>();
+  private readonly dirs = new Map<string, P9File<'async'>>();
 
-  private constructor(private readonly client: P9Client, rootFid: number) {
-    this.dirFids.set('', rootFid);
+  private constructor(root: P9File<'async'>) {
+    this.dirs.set('', root);
   }
 
   static async connect(endpoint: ChannelEndpoint): Promise<ShareTree> {
     const client = new P9Client(new AsyncChannelClient(endpoint));
-    return new ShareTree(client, await client.connect());
+    return new ShareTree(await client.connect());
   }
 
-  private async dir(path: string): Promise<number> {
-    let fid = this.dirFids.get(path);
-    if (fid === undefined) {
+  private async dir(path: string): Promise<P9File<'async'>> {
+    let dir = this.dirs.get(path);
+    if (dir === undefined) {
       const [parent, name] = split(path);
-      fid = await this.client.walkNew(await this.dir(parent), [name]);
-      this.dirFids.set(path, fid);
+      dir = await (await this.dir(parent)).walk([name]);
+      this.dirs.set(path, dir);
     }
-    return fid;
+    return dir;
   }
 
   async typeOf(path: string): Promise<TarType | null> {
@@ -55,89 +56,87 @@ export class ShareTree implements TreeWriter {
   async remove(path: string): Promise<void> {
     if (this.types.get(path) === 'directory') {
       for (const name of await this.list(path)) await this.remove(`${path}/${name}`);
-      const fid = this.dirFids.get(path);
-      if (fid !== undefined) {
-        this.dirFids.delete(path);
-        await this.client.clunk(fid);
+      const dir = this.dirs.get(path);
+      if (dir !== undefined) {
+        this.dirs.delete(path);
+        await dir.clunk();
       }
     }
     const [parent, name] = split(path);
-    await this.client.unlinkat(await this.dir(parent), name, this.types.get(path) === 'directory' ? AT_REMOVEDIR : 0);
+    await (await this.dir(parent)).unlinkat(name, this.types.get(path) === 'directory' ? AT_REMOVEDIR : 0);
     this.types.delete(path);
   }
 
   async mkdir(path: string, meta: NodeMeta): Promise<boolean> {
     if (this.types.has(path)) return false;
     const [parent, name] = split(path);
-    await this.client.mkdir(await this.dir(parent), name, meta.mode);
+    await (await this.dir(parent)).mkdir(name, meta.mode);
     this.types.set(path, 'directory');
     return true;
   }
 
   async writeFile(path: string, data: Uint8Array, meta: NodeMeta): Promise<void> {
     const [parent, name] = split(path);
-    const fid = await this.client.walkNew(await this.dir(parent), []);
+    const dir = await this.dir(parent);
+    const exists = this.types.has(path);
+    const file = await dir.walk(exists ? [name] : []);
     try {
-      if (this.types.has(path)) {
-        await this.client.walk(fid, fid, [name]);
-        await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
-      } else {
-        await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, meta.mode);
-      }
+      if (exists) await file.open(OpenFlag.WriteOnly | OpenFlag.Truncate);
+      else await file.create(name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, meta.mode);
       this.types.set(path, 'file');
-      await this.client.writeAll(fid, 0, data);
-      await this.setattr(fid, meta, true);
+      await file.writeAll(0, data);
+      await this.setattr(file, meta, true);
     } finally {
-      await this.client.clunk(fid);
+      await file.clunk();
     }
   }
 
   async symlink(path: string, target: string, meta: NodeMeta): Promise<void> {
     const [parent, name] = split(path);
-    await this.client.symlink(await this.dir(parent), name, target, meta.gid);
+    await (await this.dir(parent)).symlink(name, target, meta.gid);
     this.types.set(path, 'symlink');
     await this.setMeta(path, meta, false);
   }
 
   async mknod(path: string, type: 'char' | 'block' | 'fifo', major: number, minor: number, meta: NodeMeta): Promise<void> {
     const [parent, name] = split(path);
-    await this.client.mknod(await this.dir(parent), name, S_IFMT[type] | meta.mode, major, minor, meta.gid);
+    await (await this.dir(parent)).mknod(name, S_IFMT[type] | meta.mode, major, minor, meta.gid);
     this.types.set(path, type);
     await this.setMeta(path, meta);
   }
 
   async copyFile(from: string, to: string): Promise<void> {
     const [fromParent, fromName] = split(from);
-    const fid = await this.client.walkNew(await this.dir(fromParent), [fromName]);
+    const file = await (await this.dir(fromParent)).walk([fromName]);
     let data: Uint8Array;
     let attr;
     try {
-      attr = await this.client.getattr(fid);
-      await this.client.lopen(fid, OpenFlag.ReadOnly);
-      data = await this.client.readAll(fid);
+      attr = await file.getattr();
+      await file.open(OpenFlag.ReadOnly);
+      data = await file.readAll();
     } finally {
-      await this.client.clunk(fid);
+      await file.clunk();
     }
     await this.writeFile(to, data, { mode: attr.mode & 0o7777, uid: attr.uid, gid: attr.gid, mtime: attr.mtimeSec });
   }
 
   async setMeta(path: string, meta: NodeMeta, withMode = true): Promise<void> {
     const [parent, name] = split(path);
-    const dirFid = this.dirFids.get(path);
-    if (dirFid !== undefined) return this.setattr(dirFid, meta, withMode);
-    const fid = await this.client.walkNew(await this.dir(parent), [name]);
+    const dir = this.dirs.get(path);
+    if (dir !== undefined) return this.setattr(dir, meta, withMode);
+    const file = await (await this.dir(parent)).walk([name]);
     try {
-      await this.setattr(fid, meta, withMode);
+      await this.setattr(file, meta, withMode);
     } finally {
-      await this.client.clunk(fid);
+      await file.clunk();
     }
   }
 
   /** Mode (not for symlinks, whose mode means nothing), owner and times in one Tsetattr. */
-  private async setattr(fid: number, meta: NodeMeta, withMode: boolean): Promise<void> {
+  private async setattr(file: P9File<'async'>, meta: NodeMeta, withMode: boolean): Promise<void> {
     const sec = Math.floor(meta.mtime);
     const nsec = Math.round((meta.mtime - sec) * 1e9);
-    await this.client.setattr(fid, {
+    await file.setattr({
       valid: (withMode ? SetattrMask.Mode : 0) | SetattrMask.Uid | SetattrMask.Gid | SetattrMask.Atime | SetattrMask.AtimeSet | SetattrMask.Mtime | SetattrMask.MtimeSet,
       mode: meta.mode, uid: meta.uid, gid: meta.gid, atimeSec: sec, atimeNsec: nsec, mtimeSec: sec, mtimeNsec: nsec,
     });
@@ -145,7 +144,7 @@ export class ShareTree implements TreeWriter {
 
   /** Lets go of the directory fids. */
   async close(): Promise<void> {
-    for (const fid of this.dirFids.values()) await this.client.clunk(fid).catch(() => undefined);
-    this.dirFids.clear();
+    for (const dir of this.dirs.values()) await dir.clunk().catch(() => undefined);
+    this.dirs.clear();
   }
 }

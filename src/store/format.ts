@@ -1,7 +1,7 @@
 // The on-OPFS encoding of metadata: entries, journal records and directory tables.
 // docs/storage-format.md is the specification; L1 implements the same bytes.
 
-import { Reader, decodeUtf8 } from '../p9/codec.js';
+import { Reader, decodeUtf8 } from '../wire/codec.js';
 
 export const enum NodeKind {
   File = 1, Dir = 2, Symlink = 3, Fifo = 4, CharDev = 5, BlockDev = 6, Socket = 7,

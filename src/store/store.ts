@@ -4,7 +4,7 @@
 // costs the same whatever it holds. Only the storage worker uses this class, and it runs one
 // operation at a time, so no method here needs to guard against another running concurrently.
 
-import { Errno, FsError, toFsError } from '../p9/errno.js';
+import { Errno, FsError, toFsError } from '../wire/errno.js';
 import { NodeKind, Meta, OpCode, defaultMeta, isMetadataOnly, nowTime, JournalOp } from './format.js';
 import { HandleCache } from './handle-cache.js';
 import { moveOpfsTree, removeMovedDir } from './opfs-tree.js';

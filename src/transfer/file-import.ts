@@ -2,7 +2,7 @@
 // element, picked with an <input type=file>, or handed over as File System Access handles.
 // Files stream in chunk by chunk through the storage worker and keep their mtime.
 
-import { ShareFs } from '../p9/share-fs.js';
+import { ShareFs } from '../client/share-fs.js';
 import { ImportResult, TransferProgress, emptyImportResult, joinPath } from './progress.js';
 
 /** Anything the element's importFiles() accepts. */

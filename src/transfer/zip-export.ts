@@ -3,7 +3,7 @@
 // twice. Unix modes, symlinks (stored as their target, as Info-ZIP does) and mtimes are kept.
 
 import { Zip, ZipDeflate, ZipPassThrough } from 'fflate';
-import { ShareFs } from '../p9/share-fs.js';
+import { ShareFs } from '../client/share-fs.js';
 import { TransferProgress, joinPath } from './progress.js';
 
 export interface ZipExportOptions {

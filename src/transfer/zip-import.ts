@@ -6,7 +6,7 @@
 import { inflateSync } from 'fflate';
 import { VmError } from '../errors.js';
 import { readAll } from '../streams.js';
-import { ShareFs } from '../p9/share-fs.js';
+import { ShareFs } from '../client/share-fs.js';
 import { ImportResult, TransferProgress, emptyImportResult, joinPath } from './progress.js';
 
 const EOCD_SIGNATURE = 0x06054b50;
@@ -17,7 +17,7 @@ const S_IFMT = 0o170000;
 const S_IFDIR = 0o040000;
 const S_IFLNK = 0o120000;
 
-interface ZipEntry {
+export interface ZipEntry {
   name: string;
   method: number;
   compressedSize: number;
@@ -87,7 +87,7 @@ export function readZipDirectory(zip: Uint8Array): ZipEntry[] {
 }
 
 /** An entry's contents, uncompressed. */
-function entryData(zip: Uint8Array, entry: ZipEntry): Uint8Array {
+export function zipEntryData(zip: Uint8Array, entry: ZipEntry): Uint8Array {
   const view = new DataView(zip.buffer, zip.byteOffset, zip.byteLength);
   const at = entry.localHeader;
   if (at + 30 > zip.length || view.getUint32(at, true) !== LOCAL_SIGNATURE) throw badZip(`the local header of ${entry.name} is damaged`);
@@ -127,7 +127,7 @@ export async function unpackZip(fs: ShareFs, zip: Uint8Array, dest: string, onPr
       result.directories++;
       continue;
     }
-    const data = entryData(zip, entry);
+    const data = zipEntryData(zip, entry);
     if (type === S_IFLNK) {
       if (await fs.exists(path)) await fs.remove(path);
       await fs.symlink(new TextDecoder().decode(data), path);

@@ -1,21 +1,27 @@
 // Linux errno (what 9P2000.L's Rlerror carries) to WASI errno: the two numberings differ.
 
 import { wasi } from '@bjorn3/browser_wasi_shim';
-import { FsError } from '../p9/errno.js';
+import { Errno, FsError } from '../wire/errno.js';
 
 const LINUX_TO_WASI: Record<number, number> = {
-  1: wasi.ERRNO_PERM, 2: wasi.ERRNO_NOENT, 3: wasi.ERRNO_SRCH, 4: wasi.ERRNO_INTR, 5: wasi.ERRNO_IO,
-  6: wasi.ERRNO_NXIO, 7: wasi.ERRNO_2BIG, 8: wasi.ERRNO_NOEXEC, 9: wasi.ERRNO_BADF, 10: wasi.ERRNO_CHILD,
-  11: wasi.ERRNO_AGAIN, 12: wasi.ERRNO_NOMEM, 13: wasi.ERRNO_ACCES, 14: wasi.ERRNO_FAULT, 16: wasi.ERRNO_BUSY,
-  17: wasi.ERRNO_EXIST, 18: wasi.ERRNO_XDEV, 19: wasi.ERRNO_NODEV, 20: wasi.ERRNO_NOTDIR, 21: wasi.ERRNO_ISDIR,
-  22: wasi.ERRNO_INVAL, 23: wasi.ERRNO_NFILE, 24: wasi.ERRNO_MFILE, 25: wasi.ERRNO_NOTTY, 26: wasi.ERRNO_TXTBSY,
-  27: wasi.ERRNO_FBIG, 28: wasi.ERRNO_NOSPC, 29: wasi.ERRNO_SPIPE, 30: wasi.ERRNO_ROFS, 31: wasi.ERRNO_MLINK,
-  32: wasi.ERRNO_PIPE, 33: wasi.ERRNO_DOM, 34: wasi.ERRNO_RANGE, 35: wasi.ERRNO_DEADLK, 36: wasi.ERRNO_NAMETOOLONG,
-  37: wasi.ERRNO_NOLCK, 38: wasi.ERRNO_NOSYS, 39: wasi.ERRNO_NOTEMPTY, 40: wasi.ERRNO_LOOP,
+  [Errno.EPERM]: wasi.ERRNO_PERM, [Errno.ENOENT]: wasi.ERRNO_NOENT, [Errno.ESRCH]: wasi.ERRNO_SRCH,
+  [Errno.EINTR]: wasi.ERRNO_INTR, [Errno.EIO]: wasi.ERRNO_IO, [Errno.ENXIO]: wasi.ERRNO_NXIO, [Errno.E2BIG]: wasi.ERRNO_2BIG,
+  [Errno.ENOEXEC]: wasi.ERRNO_NOEXEC, [Errno.EBADF]: wasi.ERRNO_BADF, [Errno.ECHILD]: wasi.ERRNO_CHILD,
+  [Errno.EAGAIN]: wasi.ERRNO_AGAIN, [Errno.ENOMEM]: wasi.ERRNO_NOMEM, [Errno.EACCES]: wasi.ERRNO_ACCES,
+  [Errno.EFAULT]: wasi.ERRNO_FAULT, [Errno.EBUSY]: wasi.ERRNO_BUSY, [Errno.EEXIST]: wasi.ERRNO_EXIST,
+  [Errno.EXDEV]: wasi.ERRNO_XDEV, [Errno.ENODEV]: wasi.ERRNO_NODEV, [Errno.ENOTDIR]: wasi.ERRNO_NOTDIR,
+  [Errno.EISDIR]: wasi.ERRNO_ISDIR, [Errno.EINVAL]: wasi.ERRNO_INVAL, [Errno.ENFILE]: wasi.ERRNO_NFILE,
+  [Errno.EMFILE]: wasi.ERRNO_MFILE, [Errno.ENOTTY]: wasi.ERRNO_NOTTY, [Errno.ETXTBSY]: wasi.ERRNO_TXTBSY,
+  [Errno.EFBIG]: wasi.ERRNO_FBIG, [Errno.ENOSPC]: wasi.ERRNO_NOSPC, [Errno.ESPIPE]: wasi.ERRNO_SPIPE,
+  [Errno.EROFS]: wasi.ERRNO_ROFS, [Errno.EMLINK]: wasi.ERRNO_MLINK, [Errno.EPIPE]: wasi.ERRNO_PIPE,
+  [Errno.EDOM]: wasi.ERRNO_DOM, [Errno.ERANGE]: wasi.ERRNO_RANGE, [Errno.EDEADLK]: wasi.ERRNO_DEADLK,
+  [Errno.ENAMETOOLONG]: wasi.ERRNO_NAMETOOLONG, [Errno.ENOLCK]: wasi.ERRNO_NOLCK, [Errno.ENOSYS]: wasi.ERRNO_NOSYS,
+  [Errno.ENOTEMPTY]: wasi.ERRNO_NOTEMPTY, [Errno.ELOOP]: wasi.ERRNO_LOOP,
   // ENODATA (no such xattr) has no WASI twin; callers only see it from attribute lookups.
-  61: wasi.ERRNO_NOENT, 71: wasi.ERRNO_PROTO, 74: wasi.ERRNO_BADMSG, 75: wasi.ERRNO_OVERFLOW, 84: wasi.ERRNO_ILSEQ,
-  90: wasi.ERRNO_MSGSIZE, 95: wasi.ERRNO_NOTSUP, 110: wasi.ERRNO_TIMEDOUT, 116: wasi.ERRNO_STALE,
-  122: wasi.ERRNO_DQUOT, 125: wasi.ERRNO_CANCELED,
+  [Errno.ENODATA]: wasi.ERRNO_NOENT, [Errno.EPROTO]: wasi.ERRNO_PROTO, [Errno.EBADMSG]: wasi.ERRNO_BADMSG,
+  [Errno.EOVERFLOW]: wasi.ERRNO_OVERFLOW, [Errno.EILSEQ]: wasi.ERRNO_ILSEQ, [Errno.EMSGSIZE]: wasi.ERRNO_MSGSIZE,
+  [Errno.EOPNOTSUPP]: wasi.ERRNO_NOTSUP, [Errno.ETIMEDOUT]: wasi.ERRNO_TIMEDOUT, [Errno.ESTALE]: wasi.ERRNO_STALE,
+  [Errno.EDQUOT]: wasi.ERRNO_DQUOT, [Errno.ECANCELED]: wasi.ERRNO_CANCELED,
 };
 
 export function wasiErrno(linuxErrno: number): number {

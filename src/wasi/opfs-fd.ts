@@ -4,12 +4,12 @@
 // installOpfsImports (imports.ts) for the calls the shim cannot route to an Fd (rename, link, symlink).
 
 import { Fd, wasi } from '@bjorn3/browser_wasi_shim';
-import { Attr } from '../p9/client.js';
-import { Qid, decodeDirEntries, DirEntry } from '../p9/codec.js';
-import { Errno, FsError } from '../p9/errno.js';
-import { AT_REMOVEDIR, MessageType, OpenFlag, QidType, SetattrMask } from '../p9/messages.js';
+import { Attr, SetAttr } from '../client/file.js';
+import { DirEntry, direntSize } from '../wire/codec.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { AT_REMOVEDIR, OpenFlag, QidType, SetattrMask } from '../wire/messages.js';
 import { WasiError, wasiErrnoOf } from './errno.js';
-import { P9Session, WriteOwner } from './session.js';
+import { P9Session, S1File, WriteOwner } from './session.js';
 
 const LOOKUP_SYMLINK_FOLLOW = 1;
 /** Symlinks followed in one lookup before ELOOP, as Linux's MAXSYMLINKS. */
@@ -77,24 +77,31 @@ function attempt<T extends object, F extends object>(fn: () => T, failed: F): (T
   }
 }
 
-/** setattr's valid bits and times for WASI's fst_flags (ATIM, ATIM_NOW, MTIM, MTIM_NOW). */
-function timesToSetattr(atim: bigint, mtim: bigint, flags: number): { valid: number; atime?: [number, number]; mtime?: [number, number] } {
+/** The Tsetattr for WASI's fst_flags (ATIM, ATIM_NOW, MTIM, MTIM_NOW). */
+function timesToSetattr(atim: bigint, mtim: bigint, flags: number): SetAttr {
   if ((flags & wasi.FSTFLAGS_ATIM && flags & wasi.FSTFLAGS_ATIM_NOW) || (flags & wasi.FSTFLAGS_MTIM && flags & wasi.FSTFLAGS_MTIM_NOW)) {
     throw new WasiError(wasi.ERRNO_INVAL, 'a time cannot be both given and now');
   }
-  const split = (t: bigint): [number, number] => [Number(t / 1_000_000_000n), Number(t % 1_000_000_000n)];
-  let valid = 0;
-  const out: { valid: number; atime?: [number, number]; mtime?: [number, number] } = { valid };
-  if (flags & wasi.FSTFLAGS_ATIM) { valid |= SetattrMask.Atime | SetattrMask.AtimeSet; out.atime = split(atim); }
-  if (flags & wasi.FSTFLAGS_ATIM_NOW) valid |= SetattrMask.Atime;
-  if (flags & wasi.FSTFLAGS_MTIM) { valid |= SetattrMask.Mtime | SetattrMask.MtimeSet; out.mtime = split(mtim); }
-  if (flags & wasi.FSTFLAGS_MTIM_NOW) valid |= SetattrMask.Mtime;
-  out.valid = valid;
-  return out;
+  const sec = (t: bigint) => Number(t / 1_000_000_000n);
+  const nsec = (t: bigint) => Number(t % 1_000_000_000n);
+  const a: SetAttr = { valid: 0 };
+  if (flags & wasi.FSTFLAGS_ATIM) {
+    a.valid |= SetattrMask.Atime | SetattrMask.AtimeSet;
+    a.atimeSec = sec(atim);
+    a.atimeNsec = nsec(atim);
+  }
+  if (flags & wasi.FSTFLAGS_ATIM_NOW) a.valid |= SetattrMask.Atime;
+  if (flags & wasi.FSTFLAGS_MTIM) {
+    a.valid |= SetattrMask.Mtime | SetattrMask.MtimeSet;
+    a.mtimeSec = sec(mtim);
+    a.mtimeNsec = nsec(mtim);
+  }
+  if (flags & wasi.FSTFLAGS_MTIM_NOW) a.valid |= SetattrMask.Mtime;
+  return a;
 }
 
 /** A path resolved against a directory fd: walk `names` from `from`; `parts` is its place in the share. */
-interface Resolved { from: number; names: string[]; parts: string[]; mustBeDir: boolean }
+interface Resolved { from: S1File; names: string[]; parts: string[]; mustBeDir: boolean }
 
 /** Bytes read ahead when a program reads a file sequentially in smaller pieces. */
 const READ_AHEAD = 256 * 1024;
@@ -112,7 +119,7 @@ export class OpfsFile extends Fd implements WriteOwner {
   private ahead: { offset: number; data: Uint8Array; end: boolean; stamp: P9Session['stamp'] } | null = null;
   failedWrite: unknown = null;
 
-  constructor(private readonly session: P9Session, readonly fid: number, private readonly filetype: number, fdflags: number) {
+  constructor(private readonly session: P9Session, readonly file: S1File, private readonly filetype: number, fdflags: number) {
     super();
     this.flags = fdflags;
   }
@@ -131,7 +138,7 @@ export class OpfsFile extends Fd implements WriteOwner {
       try {
         this.throwFailedWrite();
       } finally {
-        this.session.clunk(this.fid);
+        this.file.clunk();
       }
     });
   }
@@ -146,24 +153,24 @@ export class OpfsFile extends Fd implements WriteOwner {
   }
 
   override fd_filestat_get(): { ret: number; filestat: wasi.Filestat | null } {
-    return attempt(() => ({ filestat: Filestat.fromAttr(this.session.getattr(this.fid)) }), { filestat: null });
+    return attempt(() => ({ filestat: Filestat.fromAttr(this.file.getattr()) }), { filestat: null });
   }
 
   override fd_filestat_set_size(size: bigint): number {
-    return errnoOf(() => this.session.setattr(this.fid, SetattrMask.Size, { size: Number(size) }));
+    return errnoOf(() => this.file.setattr({ valid: SetattrMask.Size, size: Number(size) }));
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
     return errnoOf(() => {
       const t = timesToSetattr(atim, mtim, fstFlags);
-      if (t.valid) this.session.setattr(this.fid, t.valid, t);
+      if (t.valid) this.file.setattr(t);
     });
   }
 
   override fd_allocate(offset: bigint, len: bigint): number {
     return errnoOf(() => {
       const end = Number(offset + len);
-      if (this.session.getattr(this.fid).size < end) this.session.setattr(this.fid, SetattrMask.Size, { size: end });
+      if (this.file.getattr().size < end) this.file.setattr({ valid: SetattrMask.Size, size: end });
     });
   }
 
@@ -171,7 +178,7 @@ export class OpfsFile extends Fd implements WriteOwner {
     return errnoOf(() => {
       this.session.sendGathered();
       this.throwFailedWrite();
-      this.session.rpc(MessageType.Tfsync, { fid: this.fid, datasync: 0 });
+      this.file.fsync();
     });
   }
 
@@ -205,7 +212,7 @@ export class OpfsFile extends Fd implements WriteOwner {
       switch (whence) {
         case wasi.WHENCE_SET: base = 0n; break;
         case wasi.WHENCE_CUR: base = this.position; break;
-        case wasi.WHENCE_END: base = BigInt(this.session.getattr(this.fid).size); break;
+        case wasi.WHENCE_END: base = BigInt(this.file.getattr().size); break;
         default: throw new WasiError(wasi.ERRNO_INVAL, 'bad whence');
       }
       if (base + offset < 0n) throw new WasiError(wasi.ERRNO_INVAL, 'seek before the start');
@@ -257,7 +264,7 @@ export class OpfsFile extends Fd implements WriteOwner {
     const step = this.session.ioSize;
     let got = 0;
     while (got < dest.length) {
-      const n = this.session.readInto(this.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
+      const n = this.session.readInto(this.file.fid, at + got, dest.subarray(got, Math.min(dest.length, got + step)));
       got += n;
       if (n === 0) break;
     }
@@ -267,8 +274,8 @@ export class OpfsFile extends Fd implements WriteOwner {
   /** Writes `src` (a view of the program's memory) at `offset`, or at the file position when null. */
   writeFrom(src: Uint8Array, offset: number | null): number {
     this.throwFailedWrite();
-    if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.session.getattr(this.fid).size);
-    const n = this.session.write(this.fid, offset ?? Number(this.position), src, this);
+    if (offset === null && this.flags & wasi.FDFLAGS_APPEND) this.position = BigInt(this.file.getattr().size);
+    const n = this.session.write(this.file, offset ?? Number(this.position), src, this);
     if (offset === null) this.position += BigInt(n);
     return n;
   }
@@ -283,8 +290,8 @@ export class OpfsFile extends Fd implements WriteOwner {
  * TinyEMU relies on this, since it skips `cookie` entries of a fresh listing to resume one.
  */
 export class OpfsDirectory extends Fd {
-  /** An opened clone of `fid` for Treaddir (a fid that is open cannot be walked from). */
-  private listFid: number | null = null;
+  /** An opened clone of `dir` for Treaddir (a fid that is open cannot be walked from). */
+  private list: S1File | null = null;
   /** The last Treaddir batch: entries[i] has cookie start + i + 1; `last`: the listing ends with it. */
   private batch: { start: bigint; entries: DirEntry[]; last: boolean } | null = null;
   /** 9P offset minus cookie: the "." and ".." that M1 and L1 list before the names (learnt again at cookie 0). */
@@ -294,14 +301,14 @@ export class OpfsDirectory extends Fd {
    * @param parts where this directory is in the share (path components from its root)
    * @param floor how many of `parts` belong to the preopen: lookups may not climb above it
    */
-  constructor(readonly session: P9Session, readonly fid: number, readonly parts: string[], protected readonly floor: number) {
+  constructor(readonly session: P9Session, readonly dir: S1File, readonly parts: string[], protected readonly floor: number) {
     super();
   }
 
   override fd_close(): number {
     return errnoOf(() => {
       this.closeList();
-      this.session.clunk(this.fid);
+      this.dir.clunk();
     });
   }
 
@@ -314,13 +321,13 @@ export class OpfsDirectory extends Fd {
   }
 
   override fd_filestat_get(): { ret: number; filestat: wasi.Filestat | null } {
-    return attempt(() => ({ filestat: Filestat.fromAttr(this.session.getattr(this.fid)) }), { filestat: null });
+    return attempt(() => ({ filestat: Filestat.fromAttr(this.dir.getattr()) }), { filestat: null });
   }
 
   override fd_filestat_set_times(atim: bigint, mtim: bigint, fstFlags: number): number {
     return errnoOf(() => {
       const t = timesToSetattr(atim, mtim, fstFlags);
-      if (t.valid) this.session.setattr(this.fid, t.valid, t);
+      if (t.valid) this.dir.setattr(t);
     });
   }
 
@@ -342,25 +349,25 @@ export class OpfsDirectory extends Fd {
   }
 
   private fetchBatch(cookie: bigint): NonNullable<OpfsDirectory['batch']> {
-    if (this.listFid === null) {
-      const { fid } = this.session.walk(this.fid, []);
+    if (this.list === null) {
+      const list = this.dir.walk([]);
       try {
-        this.session.rpc(MessageType.Tlopen, { fid, flags: OpenFlag.ReadOnly | OpenFlag.Directory });
+        list.open(OpenFlag.ReadOnly | OpenFlag.Directory);
       } catch (e) {
-        this.session.clunk(fid);
+        list.clunk();
         throw e;
       }
-      this.listFid = fid;
+      this.list = list;
     }
     const count = this.session.ioSize;
     const offset = cookie === 0n ? 0 : Number(cookie) + this.skew;
-    const reply = this.session.rpc(MessageType.Treaddir, { fid: this.listFid, offset, count });
-    const data = reply.data as Uint8Array;
-    const entries = decodeDirEntries(data).filter((e) => e.name !== '.' && e.name !== '..');
+    const all = this.list.readdir(offset, count);
+    const bytes = all.reduce((n, e) => n + direntSize(e.name), 0);
+    const entries = all.filter((e) => e.name !== '.' && e.name !== '..');
     if (cookie === 0n && entries.length) this.skew = entries[0]!.offset - 1;
     this.prefetchAttributes(entries);
     // A reply with room left for the longest entry (13 + 8 + 1 + 2 + 255 bytes) ended the listing.
-    return this.batch = { start: cookie, entries, last: data.length + 279 <= count };
+    return this.batch = { start: cookie, entries, last: bytes + 279 <= count };
   }
 
   /**
@@ -371,7 +378,7 @@ export class OpfsDirectory extends Fd {
   private prefetchAttributes(entries: DirEntry[]): void {
     const listed = `listed:${this.parts.join('/')}`;
     if (!entries.length || this.session.recall(listed)) return;
-    const attrs = this.session.statMany(this.fid, entries.map((e) => e.name));
+    const attrs = this.session.statMany(this.dir, entries.map((e) => e.name));
     if (!attrs) return;
     this.session.remember(listed, true);
     attrs.forEach((a, i) => {
@@ -385,10 +392,10 @@ export class OpfsDirectory extends Fd {
 
   private closeList(): void {
     this.batch = null;
-    if (this.listFid !== null) {
-      const fid = this.listFid;
-      this.listFid = null;
-      this.session.clunk(fid);
+    if (this.list !== null) {
+      const list = this.list;
+      this.list = null;
+      list.clunk();
     }
   }
 
@@ -396,14 +403,14 @@ export class OpfsDirectory extends Fd {
 
   /** Resolves a WASI path (relative to this directory) without touching the server. */
   resolve(path: string): Resolved {
-    return this.resolveAt(this.fid, this.parts, path);
+    return this.resolveAt(this.dir, this.parts, path);
   }
 
   /**
-   * Resolves `path` against the directory at `baseParts` in the share, walking from `baseFid` when
+   * Resolves `path` against the directory at `baseParts` in the share, walking from `base` when
    * the path stays below it, else from the share root (null: always from the root, for symlink targets).
    */
-  private resolveAt(baseFid: number | null, baseParts: string[], path: string): Resolved {
+  private resolveAt(base: S1File | null, baseParts: string[], path: string): Resolved {
     if (path.startsWith('/')) throw new WasiError(wasi.ERRNO_NOTCAPABLE, `absolute path ${path}`);
     if (path === '') throw new WasiError(wasi.ERRNO_NOENT, 'empty path');
     const mustBeDir = path.endsWith('/');
@@ -418,28 +425,29 @@ export class OpfsDirectory extends Fd {
     // Never above the preopen, whatever the '..'s.
     if (baseParts.length - climbed < this.floor) throw new WasiError(wasi.ERRNO_NOTCAPABLE, `${path} leaves the preopened directory`);
     const parts = [...baseParts.slice(0, baseParts.length - climbed), ...names];
-    if (climbed === 0 && baseFid !== null) return { from: baseFid, names, parts, mustBeDir };
-    return { from: this.session.rootFid, names: parts, parts, mustBeDir };
+    if (climbed === 0 && base !== null) return { from: base, names, parts, mustBeDir };
+    return { from: this.session.root, names: parts, parts, mustBeDir };
   }
 
-  /** Resolves and walks; follows a final symlink when `follow`. The caller clunks the fid. */
-  lookup(path: string, follow: boolean): { fid: number; qid: Qid | null; parts: string[] } {
+  /** Resolves and walks; follows a final symlink when `follow`. The caller clunks the file. */
+  lookup(path: string, follow: boolean): { file: S1File; parts: string[] } {
     let r = this.resolve(path);
     for (let hops = 0; ; hops++) {
-      const { fid, qid } = this.session.walk(r.from, r.names);
+      const file = r.from.walk(r.names);
+      const { qid } = file;
       const isLink = qid !== null && (qid.type & QidType.Symlink) !== 0;
       if (!isLink || (!follow && !r.mustBeDir)) {
         if (r.mustBeDir && qid && !(qid.type & QidType.Dir)) {
-          this.session.clunk(fid);
+          file.clunk();
           throw new WasiError(wasi.ERRNO_NOTDIR, path);
         }
-        return { fid, qid, parts: r.parts };
+        return { file, parts: r.parts };
       }
       let target: string;
       try {
-        target = this.session.rpc(MessageType.Treadlink, { fid }).target as string;
+        target = file.readlink();
       } finally {
-        this.session.clunk(fid);
+        file.clunk();
       }
       if (hops >= MAX_SYMLINKS) throw new WasiError(wasi.ERRNO_LOOP, path);
       // Absolute targets cannot be followed inside a preopen (the program sees other paths than the share).
@@ -447,12 +455,12 @@ export class OpfsDirectory extends Fd {
     }
   }
 
-  /** Walks to the directory that holds the path's last component; `fn` gets its fid and the name. */
-  withParent<T>(path: string, fn: (dirFid: number, name: string) => T): T {
+  /** Walks to the directory that holds the path's last component; `fn` gets it and the name. */
+  withParent<T>(path: string, fn: (dir: S1File, name: string) => T): T {
     const r = this.resolve(path);
     const name = r.names[r.names.length - 1];
     if (name === undefined || r.names.length === 0) throw new WasiError(wasi.ERRNO_EXIST, `${path} names the directory itself`);
-    return this.session.at(r.from, r.names.slice(0, -1), ({ fid }) => fn(fid, name));
+    return this.session.at(r.from, r.names.slice(0, -1), (dir) => fn(dir, name));
   }
 
   // ---- path calls the shim routes to the directory fd ----
@@ -470,19 +478,20 @@ export class OpfsDirectory extends Fd {
       const created = this.createIfMissing(path, access | truncate, (oflags & wasi.OFLAGS_EXCL) !== 0, fdflags);
       if (created) return created;
     }
-    const { fid, qid, parts } = this.lookup(path, (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+    const { file, parts } = this.lookup(path, (dirflags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+    const { qid } = file;
     try {
       const isDir = qid === null || (qid.type & QidType.Dir) !== 0;
       if (isDir) {
         if (wantsWrite || truncate) throw new WasiError(wasi.ERRNO_ISDIR, path);
-        return new OpfsDirectory(this.session, fid, parts, this.floor);
+        return new OpfsDirectory(this.session, file, parts, this.floor);
       }
       if (oflags & wasi.OFLAGS_DIRECTORY) throw new WasiError(wasi.ERRNO_NOTDIR, path);
       if (qid.type & QidType.Symlink) throw new WasiError(wasi.ERRNO_LOOP, `${path} is a symlink`);
-      this.session.rpc(MessageType.Tlopen, { fid, flags: access | truncate });
-      return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
+      file.open(access | truncate);
+      return new OpfsFile(this.session, file, wasi.FILETYPE_REGULAR_FILE, fdflags);
     } catch (e) {
-      this.session.clunk(fid);
+      file.clunk();
       throw e;
     }
   }
@@ -491,23 +500,23 @@ export class OpfsDirectory extends Fd {
   private createIfMissing(path: string, flags: number, exclusive: boolean, fdflags: number): OpfsFile | null {
     const r = this.resolve(path);
     if (r.names.length === 0 || r.mustBeDir) throw new WasiError(r.names.length ? wasi.ERRNO_ISDIR : wasi.ERRNO_EXIST, path);
-    return this.withParent(path, (dirFid, name) => {
+    return this.withParent(path, (dir, name) => {
       if (!exclusive) {
         try {
-          this.session.clunk(this.session.walk(dirFid, [name]).fid);
+          dir.walk([name]).clunk();
           return null;
         } catch (e) {
           if (!(e instanceof FsError && e.errno === Errno.ENOENT)) throw e;
         }
       }
-      const { fid } = this.session.walk(dirFid, []);
+      const file = dir.walk([]);
       try {
-        this.session.rpc(MessageType.Tlcreate, { fid, name, flags: flags | OpenFlag.Create | OpenFlag.Exclusive, mode: 0o644, gid: 0 });
+        file.create(name, flags | OpenFlag.Create | OpenFlag.Exclusive, 0o644);
       } catch (e) {
-        this.session.clunk(fid);
+        file.clunk();
         throw e;
       }
-      return new OpfsFile(this.session, fid, wasi.FILETYPE_REGULAR_FILE, fdflags);
+      return new OpfsFile(this.session, file, wasi.FILETYPE_REGULAR_FILE, fdflags);
     });
   }
 
@@ -526,11 +535,11 @@ export class OpfsDirectory extends Fd {
     const known = this.session.recall<{ ret: number; filestat: wasi.Filestat | null }>(key);
     if (known) return known;
     const answer = attempt(() => {
-      const { fid } = this.lookup(path, follow);
+      const { file } = this.lookup(path, follow);
       try {
-        return { filestat: Filestat.fromAttr(this.session.getattr(fid)) };
+        return { filestat: Filestat.fromAttr(file.getattr()) };
       } finally {
-        this.session.clunk(fid);
+        file.clunk();
       }
     }, { filestat: null });
     this.session.remember(key, answer);
@@ -540,43 +549,43 @@ export class OpfsDirectory extends Fd {
   override path_filestat_set_times(flags: number, path: string, atim: bigint, mtim: bigint, fstFlags: number): number {
     return errnoOf(() => {
       const t = timesToSetattr(atim, mtim, fstFlags);
-      const { fid } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
+      const { file } = this.lookup(path, (flags & LOOKUP_SYMLINK_FOLLOW) !== 0);
       try {
-        if (t.valid) this.session.setattr(fid, t.valid, t);
+        if (t.valid) file.setattr(t);
       } finally {
-        this.session.clunk(fid);
+        file.clunk();
       }
     });
   }
 
   override path_create_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tmkdir, { dfid, name, mode: 0o755, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (dir, name) => dir.mkdir(name, 0o755)));
   }
 
   override path_unlink_file(path: string): number {
     return errnoOf(() => {
       if (path.endsWith('/')) {
         // unlink("x/"): a directory is EISDIR, anything else ENOTDIR.
-        const { fid, qid } = this.lookup(path.replace(/\/+$/, ''), false);
-        this.session.clunk(fid);
-        throw new WasiError(qid && qid.type & QidType.Dir ? wasi.ERRNO_ISDIR : wasi.ERRNO_NOTDIR, path);
+        const { file } = this.lookup(path.replace(/\/+$/, ''), false);
+        file.clunk();
+        throw new WasiError(file.qid && file.qid.type & QidType.Dir ? wasi.ERRNO_ISDIR : wasi.ERRNO_NOTDIR, path);
       }
-      this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: 0 }));
+      this.withParent(path, (dir, name) => dir.unlinkat(name));
     });
   }
 
   override path_remove_directory(path: string): number {
-    return errnoOf(() => this.withParent(path, (dirFid, name) => this.session.rpc(MessageType.Tunlinkat, { dirFid, name, flags: AT_REMOVEDIR })));
+    return errnoOf(() => this.withParent(path, (dir, name) => dir.unlinkat(name, AT_REMOVEDIR)));
   }
 
   override path_readlink(path: string): { ret: number; data: string | null } {
     return attempt(() => {
-      const { fid, qid } = this.lookup(path, false);
+      const { file } = this.lookup(path, false);
       try {
-        if (!qid || !(qid.type & QidType.Symlink)) throw new WasiError(wasi.ERRNO_INVAL, `${path} is not a symlink`);
-        return { data: this.session.rpc(MessageType.Treadlink, { fid }).target as string };
+        if (!file.qid || !(file.qid.type & QidType.Symlink)) throw new WasiError(wasi.ERRNO_INVAL, `${path} is not a symlink`);
+        return { data: file.readlink() };
       } finally {
-        this.session.clunk(fid);
+        file.clunk();
       }
     }, { data: null });
   }
@@ -584,27 +593,26 @@ export class OpfsDirectory extends Fd {
   // ---- calls the shim cannot route here; installOpfsImports calls them ----
 
   symlink(target: string, path: string): number {
-    return errnoOf(() => this.withParent(path, (fid, name) => this.session.rpc(MessageType.Tsymlink, { fid, name, target, gid: 0 })));
+    return errnoOf(() => this.withParent(path, (dir, name) => dir.symlink(name, target)));
   }
 
   /** link(2): `from` (in `fromDir`) gets the new name `path` here. Both must be on this session. */
   link(fromDir: OpfsDirectory, fromPath: string, follow: boolean, path: string): number {
     return errnoOf(() => {
-      const { fid, qid } = fromDir.lookup(fromPath, follow);
+      const { file } = fromDir.lookup(fromPath, follow);
       try {
-        if (qid === null || qid.type & QidType.Dir) throw new WasiError(wasi.ERRNO_PERM, 'hard links to directories are not allowed');
-        this.withParent(path, (dfid, name) => this.session.rpc(MessageType.Tlink, { dfid, fid, name }));
+        if (file.qid === null || file.qid.type & QidType.Dir) throw new WasiError(wasi.ERRNO_PERM, 'hard links to directories are not allowed');
+        this.withParent(path, (dir, name) => dir.link(file, name));
       } finally {
-        this.session.clunk(fid);
+        file.clunk();
       }
     });
   }
 
   /** rename(2) from `fromPath` in this directory to `toPath` in `toDir`. */
   rename(fromPath: string, toDir: OpfsDirectory, toPath: string): number {
-    return errnoOf(() => this.withParent(fromPath, (oldDirFid, oldName) =>
-      toDir.withParent(toPath, (newDirFid, newName) =>
-        this.session.rpc(MessageType.Trenameat, { oldDirFid, oldName, newDirFid, newName }))));
+    return errnoOf(() => this.withParent(fromPath, (oldDir, oldName) =>
+      toDir.withParent(toPath, (newDir, newName) => oldDir.renameat(oldName, newDir, newName))));
   }
 
   /** Whether `other` is served by the same 9P session (rename and link work only within one). */
@@ -622,7 +630,7 @@ export class OpfsPreopen extends OpfsDirectory {
    */
   constructor(readonly name: string, session: P9Session, dir = '') {
     const parts = dir.split('/').filter((p) => p !== '' && p !== '.');
-    super(session, session.walk(session.rootFid, parts).fid, parts, parts.length);
+    super(session, session.root.walk(parts), parts, parts.length);
   }
 
   override fd_prestat_get(): { ret: number; prestat: wasi.Prestat | null } {

@@ -5,7 +5,7 @@
 import { expect } from 'chai';
 import '../../src/container-vm.js';
 import type { ContainerVm } from '../../src/element/container-vm.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
 import { VmError, toVmError } from '../../src/errors.js';
 import { makeElement, nextEvent } from './support.js';
 

@@ -1,9 +1,9 @@
 // The SharedArrayBuffer channel: the blocking client in a worker, several clients at once.
 
 import { expect } from 'chai';
-import { Backend } from '../../src/channel/storage-protocol.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { OpenFlag } from '../../src/p9/messages.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { OpenFlag } from '../../src/wire/messages.js';
 import { openSession, untext, wipe } from './support.js';
 
 describe('channel', function () {
@@ -52,12 +52,12 @@ describe('channel', function () {
     try {
       const worker = runSyncWorker(await s.host.connect(1), 50);
       // Meanwhile, many requests in flight at once from this page's async client.
-      const fids = await Promise.all(Array.from({ length: 30 }, (_, i) => s.client.walkNew(s.root, []).then(async (fid) => {
-        await s.client.lcreate(fid, `async-${i}`, OpenFlag.ReadWrite, 0o644);
-        await s.client.write(fid, 0, new TextEncoder().encode(`async ${i}`));
+      const fids = await Promise.all(Array.from({ length: 30 }, (_, i) => s.root.walk([]).then(async (fid) => {
+        await fid.create(`async-${i}`, OpenFlag.ReadWrite, 0o644);
+        await fid.write(0, new TextEncoder().encode(`async ${i}`));
         return fid;
       })));
-      const reads = await Promise.all(fids.map((fid) => s.client.read(fid, 0, 100)));
+      const reads = await Promise.all(fids.map((fid) => fid.read(0, 100)));
       expect(reads.map(untext)).to.deep.equal(fids.map((_, i) => `async ${i}`));
       const result = await worker;
       expect(result.failure).to.equal(undefined);

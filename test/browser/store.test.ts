@@ -5,7 +5,7 @@ import { expect } from 'chai';
 import { writeFile as happyWriteFile, mkdir as happyMkdir } from 'happy-opfs';
 import { OpCode, defaultMeta, encodeRecord, NodeKind } from '../../src/store/format.js';
 import { Session, openSession, opfsDir, untext, wipe } from './support.js';
-import { OpenFlag, SetattrMask } from '../../src/p9/messages.js';
+import { OpenFlag, SetattrMask } from '../../src/wire/messages.js';
 
 const root = '/store-tests';
 
@@ -40,18 +40,18 @@ describe('store format', function () {
   }
 
   async function modeOf(path: string[]): Promise<number> {
-    const fid = await s.client.walkNew(s.root, path);
-    const a = await s.client.getattr(fid);
-    await s.client.clunk(fid);
+    const fid = await s.root.walk(path);
+    const a = await fid.getattr();
+    await fid.clunk();
     return a.mode;
   }
 
   async function create(name: string, mode: number, content = ''): Promise<void> {
-    const fid = await s.client.walkNew(s.root, []);
-    await s.client.lcreate(fid, name, OpenFlag.WriteOnly, mode);
-    if (content) await s.client.write(fid, 0, new TextEncoder().encode(content));
-    await s.client.fsync(fid);
-    await s.client.clunk(fid);
+    const fid = await s.root.walk([]);
+    await fid.create(name, OpenFlag.WriteOnly, mode);
+    if (content) await fid.write(0, new TextEncoder().encode(content));
+    await fid.fsync();
+    await fid.clunk();
   }
 
   it('ignores a torn journal tail and keeps appending after the good records', async () => {
@@ -86,9 +86,9 @@ describe('store format', function () {
   it('falls back to default metadata for a damaged table, keeping the files', async () => {
     await create('a', 0o600, 'data');
     // Force compaction so the root's entries land in its table.
-    const fid = await s.client.walkNew(s.root, ['a']);
-    for (let i = 0; i < 4500; i++) await s.client.setattr(fid, { valid: SetattrMask.Mode, mode: 0o600 });
-    await s.client.clunk(fid);
+    const fid = await s.root.walk(['a']);
+    for (let i = 0; i < 4500; i++) await fid.setattr({ valid: SetattrMask.Mode, mode: 0o600 });
+    await fid.clunk();
     await s.host.close();
     // Drop the journal's records since the last compaction: what remains is in the table alone.
     const journal = await (await journalHandle()).createWritable({ keepExistingData: true });
@@ -106,19 +106,19 @@ describe('store format', function () {
     await w.close();
     s = await openSession('m1', root);
     expect(await modeOf(['a'])).to.equal(0o100644);
-    const f = await s.client.walkNew(s.root, ['a']);
-    await s.client.lopen(f, OpenFlag.ReadOnly);
-    expect(untext(await s.client.read(f, 0, 10))).to.equal('data');
+    const f = await s.root.walk(['a']);
+    await f.open(OpenFlag.ReadOnly);
+    expect(untext(await f.read(0, 10))).to.equal('data');
   });
 
   it('finishes a directory move that a crash interrupted', async () => {
-    await s.client.mkdir(s.root, 'src', 0o710);
-    const src = await s.client.walkNew(s.root, ['src']);
+    await s.root.mkdir('src', 0o710);
+    const src = await s.root.walk(['src']);
     for (let i = 0; i < 10; i++) {
-      const f = await s.client.walkNew(src, []);
-      await s.client.lcreate(f, `f${i}`, OpenFlag.WriteOnly, 0o600);
-      await s.client.write(f, 0, new TextEncoder().encode(`file ${i}`));
-      await s.client.clunk(f);
+      const f = await src.walk([]);
+      await f.create(`f${i}`, OpenFlag.WriteOnly, 0o600);
+      await f.write(0, new TextEncoder().encode(`file ${i}`));
+      await f.clunk();
     }
     await s.host.close();
     // What the store does first when renaming src -> dst, cut short after moving four files.
@@ -131,16 +131,16 @@ describe('store format', function () {
       op: OpCode.MoveBegin, srcPath: 'src', dstPath: 'dst', srcDirId: 0, srcName: 'src', dstDirId: 0, dstName: 'dst', meta,
     }]));
     s = await openSession('m1', root);
-    const rootFid = await s.client.walkNew(s.root, []);
-    await s.client.lopen(rootFid, OpenFlag.ReadOnly);
-    const names = (await s.client.readdirAll(rootFid)).map((e) => e.name).filter((n) => !n.startsWith('.'));
+    const rootFid = await s.root.walk([]);
+    await rootFid.open(OpenFlag.ReadOnly);
+    const names = (await rootFid.readdirAll()).map((e) => e.name).filter((n) => !n.startsWith('.'));
     expect(names).to.deep.equal(['dst']);
     expect(await modeOf(['dst'])).to.equal(0o40710);
     for (let i = 0; i < 10; i++) {
-      const f = await s.client.walkNew(s.root, ['dst', `f${i}`]);
-      await s.client.lopen(f, OpenFlag.ReadOnly);
-      expect(untext(await s.client.read(f, 0, 100))).to.equal(`file ${i}`);
-      await s.client.clunk(f);
+      const f = await s.root.walk(['dst', `f${i}`]);
+      await f.open(OpenFlag.ReadOnly);
+      expect(untext(await f.read(0, 100))).to.equal(`file ${i}`);
+      await f.clunk();
     }
   });
 
@@ -158,17 +158,17 @@ describe('store format', function () {
     expect(await modeOf(['from-page'])).to.equal(0o40755);
     expect(await modeOf(['from-page', 'nested'])).to.equal(0o40755);
     expect(await modeOf(['raw.bin'])).to.equal(0o100644);
-    const f = await s.client.walkNew(s.root, ['from-page', 'hello.txt']);
-    const a = await s.client.getattr(f);
+    const f = await s.root.walk(['from-page', 'hello.txt']);
+    const a = await f.getattr();
     expect(a.size).to.equal('written by happy-opfs'.length);
     expect(Math.abs(a.mtimeSec * 1000 - Date.now())).to.be.lessThan(120000);
-    await s.client.lopen(f, OpenFlag.ReadOnly);
-    expect(untext(await s.client.read(f, 0, 100))).to.equal('written by happy-opfs');
-    const r = await s.client.walkNew(s.root, ['raw.bin']);
-    expect((await s.client.getattr(r)).size).to.equal(12345);
+    await f.open(OpenFlag.ReadOnly);
+    expect(untext(await f.read(0, 100))).to.equal('written by happy-opfs');
+    const r = await s.root.walk(['raw.bin']);
+    expect((await r.getattr()).size).to.equal(12345);
     // A directory the store has only seen as a guest keeps its mode once it is given one.
-    const d = await s.client.walkNew(s.root, ['from-page']);
-    await s.client.setattr(d, { valid: SetattrMask.Mode, mode: 0o700 });
+    const d = await s.root.walk(['from-page']);
+    await d.setattr({ valid: SetattrMask.Mode, mode: 0o700 });
     await reopen();
     expect(await modeOf(['from-page'])).to.equal(0o40700);
   });

@@ -3,10 +3,11 @@
 import { expect } from 'chai';
 import { AsyncChannelClient } from '../../src/channel/async-client.js';
 import { ChannelEndpoint } from '../../src/channel/layout.js';
-import { StorageHost } from '../../src/channel/storage-host.js';
-import { Backend } from '../../src/channel/storage-protocol.js';
-import { P9Client } from '../../src/p9/client.js';
-import { FsError, errnoName } from '../../src/p9/errno.js';
+import { StorageHost } from '../../src/storage/storage-host.js';
+import { Backend } from '../../src/storage/storage-protocol.js';
+import { P9Client } from '../../src/client/client.js';
+import { P9File } from '../../src/client/file.js';
+import { FsError, errnoName } from '../../src/wire/errno.js';
 
 /** Removes an OPFS directory (the share root) so a test starts from nothing. */
 export async function wipe(root: string): Promise<void> {
@@ -23,19 +24,21 @@ export async function opfsDir(path: string): Promise<FileSystemDirectoryHandle> 
   return dir;
 }
 
+/** A fid of the page's client. */
+export type File = P9File<'async'>;
+
 export interface Session {
   host: StorageHost;
   endpoint: ChannelEndpoint;
   client: P9Client;
-  root: number;
+  root: File;
 }
 
 export async function openSession(backend: Backend, root: string, host?: StorageHost): Promise<Session> {
   host ??= await StorageHost.start({ root, backend });
   const endpoint = await host.connect();
   const client = new P9Client(new AsyncChannelClient(endpoint));
-  const rootFid = await client.connect();
-  return { host, endpoint, client, root: rootFid };
+  return { host, endpoint, client, root: await client.connect() };
 }
 
 /** Expects the promise to fail with the given errno name (ENOENT, EINVAL, ...). */

@@ -15,7 +15,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { RunningBrowser, Server, newProfileDir, openHarness, removeProfileDir, startServer } from './support/browser.js';
 import type { Harness } from '../browser/pages/harness.js';
-import type { Backend } from '../../src/channel/storage-protocol.js';
+import type { Backend } from '../../src/storage/storage-protocol.js';
 
 declare const harness: Harness;
 
@@ -83,40 +83,36 @@ async function writeLoop(root: string, backend: Backend): Promise<void> {
     return unit.repeat(Math.ceil(len / unit.length)).slice(0, len);
   };
   await harness.open(root, backend);
-  const c = harness.fs().client;
-  const rootFid = c.newFid();
-  await c.attach(rootFid);
-  const log = c.newFid();
-  await c.walk(rootFid, log, []);
-  await c.lcreate(log, 'log', RDWR | CREATE | EXCL, 0o640);
+  const top = await harness.fs().client.attach();
+  const log = await top.walk([]);
+  await log.create('log', RDWR | CREATE | EXCL, 0o640);
   let logSize = 0;
-  let dirFid = -1;
+  let dir = top;
   for (let i = 0; ; i++) {
     if (i % 10 === 0) {
-      if (dirFid >= 0) await c.clunk(dirFid);
-      await c.mkdir(rootFid, `d${i / 10}`, 0o750);
-      dirFid = await c.walkNew(rootFid, [`d${i / 10}`]);
+      if (dir !== top) await dir.clunk();
+      await top.mkdir(`d${i / 10}`, 0o750);
+      dir = await top.walk([`d${i / 10}`]);
     }
-    const fid = c.newFid();
-    await c.walk(dirFid, fid, []);
-    await c.lcreate(fid, `f${i}`, WRONLY | CREATE | EXCL, i % 2 ? 0o644 : 0o664);
+    const file = await dir.walk([]);
+    await file.create(`f${i}`, WRONLY | CREATE | EXCL, i % 2 ? 0o644 : 0o664);
     let at = 0;
     for (let r = 0; r < 1 + (i % 4); r++) {
       const bytes = enc.encode(recordText(i, r));
-      await c.writeAll(fid, at, bytes);
+      await file.writeAll(at, bytes);
       at += bytes.length;
     }
-    if (i % 3 === 0) await c.setattr(fid, { valid: SETATTR_MODE, mode: [0o600, 0o711, 0o4755][(i / 3) % 3]! });
-    await c.fsync(fid);
+    if (i % 3 === 0) await file.setattr({ valid: SETATTR_MODE, mode: [0o600, 0o711, 0o4755][(i / 3) % 3]! });
+    await file.fsync();
     if (i % 5 === 4) {
-      await c.renameat(dirFid, `f${i}`, dirFid, `r${i}`);
-      await c.fsync(fid);
+      await dir.renameat(`f${i}`, dir, `r${i}`);
+      await file.fsync();
     }
-    await c.clunk(fid);
+    await file.clunk();
     const line = enc.encode(`step ${i} durable\n`);
-    await c.write(log, logSize, line);
+    await log.write(logSize, line);
     logSize += line.length;
-    await c.fsync(log);
+    await log.fsync();
     await reportDurable(i);
   }
 }
@@ -219,14 +215,12 @@ async function makeBigDir(b: RunningBrowser, dir: string): Promise<void> {
     await fs.mkdir(`${dir}/sub`);
     for (const f of files) await fs.writeFile(`${dir}/${f.name}`, f.text, f.mode);
     // fsync makes the journal durable (every metadata record so far).
-    const c = fs.client;
-    const root = c.newFid();
-    await c.attach(root);
-    const fid = await c.walkNew(root, [dir, files[0]!.name]);
-    await c.lopen(fid, 0);
-    await c.fsync(fid);
-    await c.clunk(fid);
-    await c.clunk(root);
+    const root = await fs.client.attach();
+    const file = await root.walk([dir, files[0]!.name]);
+    await file.open(0);
+    await file.fsync();
+    await file.clunk();
+    await root.clunk();
   }, dir, files);
 }
 

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { RunningBrowser, Server, newProfileDir, openHarness, removeProfileDir, startServer } from './support/browser.js';
 import type { Harness } from '../browser/pages/harness.js';
-import type { Backend } from '../../src/channel/storage-protocol.js';
+import type { Backend } from '../../src/storage/storage-protocol.js';
 
 declare const harness: Harness;
 

@@ -5,8 +5,8 @@
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { Fields, Qid, decodeDirEntries, decodeMessage, encodeMessage } from '../../src/p9/codec.js';
-import { MessageType, NOFID } from '../../src/p9/messages.js';
+import { Qid, decodeDirEntries, decodeMessage, encodeMessage } from '../../src/wire/codec.js';
+import { Body, Message, MessageType, NOFID, WireType } from '../../src/wire/messages.js';
 import { NinePTarget, RootMux } from '../../src/engines/root-mux.js';
 
 /** A flat 9P server: a root directory holding files by name; Tlink answers EOPNOTSUPP. */
@@ -30,23 +30,22 @@ class FakeServer implements NinePTarget {
 
   handle(request: Uint8Array, reply: (r: Uint8Array) => void): void {
     const m = decodeMessage(request);
-    const f = m.fields;
     this.seen.push(m.type);
-    const answer = (type: number, fields: Fields = {}): void => { setTimeout(() => reply(encodeMessage(type, m.tag, fields)), 0); };
+    const answer = <M extends WireType>(type: M, fields = {} as Body<M>): void => { setTimeout(() => reply(encodeMessage(type, m.tag, fields)), 0); };
     const error = (ecode: number) => answer(MessageType.Rlerror, { ecode });
     switch (m.type) {
-      case MessageType.Tversion: return answer(MessageType.Rversion, { msize: Math.min(f.msize, this.msize), version: f.version });
-      case MessageType.Tattach: this.fids.set(f.fid, ''); return answer(MessageType.Rattach, { qid: this.qid('') });
+      case MessageType.Tversion: return answer(MessageType.Rversion, { msize: Math.min(m.fields.msize, this.msize), version: m.fields.version });
+      case MessageType.Tattach: this.fids.set(m.fields.fid, ''); return answer(MessageType.Rattach, { qid: this.qid('') });
       case MessageType.Twalk: {
-        const from = this.fids.get(f.fid);
+        const from = this.fids.get(m.fields.fid);
         if (from === undefined) return error(9);
-        if (f.names.length === 0) { this.fids.set(f.newfid, from); return answer(MessageType.Rwalk, { qids: [] }); }
-        if (from !== '' || !this.files.has(f.names[0])) return error(2);
-        this.fids.set(f.newfid, f.names[0]);
-        return answer(MessageType.Rwalk, { qids: [this.qid(f.names[0])] });
+        if (m.fields.names.length === 0) { this.fids.set(m.fields.newfid, from); return answer(MessageType.Rwalk, { qids: [] }); }
+        if (from !== '' || !this.files.has(m.fields.names[0])) return error(2);
+        this.fids.set(m.fields.newfid, m.fields.names[0]);
+        return answer(MessageType.Rwalk, { qids: [this.qid(m.fields.names[0])] });
       }
       case MessageType.Tgetattr: {
-        const name = this.fids.get(f.fid)!;
+        const name = this.fids.get(m.fields.fid)!;
         const file = this.files.get(name);
         return answer(MessageType.Rgetattr, {
           valid: 0x7ff, qid: this.qid(name), mode: file?.mode ?? 0o40755, uid: file?.uid ?? 0, gid: file?.gid ?? 0, nlink: 1, rdev: 0,
@@ -54,31 +53,31 @@ class FakeServer implements NinePTarget {
           ctimeSec: 0, ctimeNsec: 0, btimeSec: 0, btimeNsec: 0, gen: 0, dataVersion: 0,
         });
       }
-      case MessageType.Tlopen: return answer(MessageType.Rlopen, { qid: this.qid(this.fids.get(f.fid)!), iounit: 0 });
+      case MessageType.Tlopen: return answer(MessageType.Rlopen, { qid: this.qid(this.fids.get(m.fields.fid)!), iounit: 0 });
       case MessageType.Tlcreate: {
-        if (this.files.has(f.name)) return error(17);
-        this.files.set(f.name, { data: new Uint8Array(0), mode: 0o100000 | f.mode, uid: 0, gid: f.gid, path: this.nextPath++ });
-        this.fids.set(f.fid, f.name);
-        return answer(MessageType.Rlcreate, { qid: this.qid(f.name), iounit: 0 });
+        if (this.files.has(m.fields.name)) return error(17);
+        this.files.set(m.fields.name, { data: new Uint8Array(0), mode: 0o100000 | m.fields.mode, uid: 0, gid: m.fields.gid, path: this.nextPath++ });
+        this.fids.set(m.fields.fid, m.fields.name);
+        return answer(MessageType.Rlcreate, { qid: this.qid(m.fields.name), iounit: 0 });
       }
       case MessageType.Tread: {
-        const data = this.files.get(this.fids.get(f.fid)!)!.data;
-        return answer(MessageType.Rread, { data: data.slice(f.offset, f.offset + f.count) });
+        const data = this.files.get(this.fids.get(m.fields.fid)!)!.data;
+        return answer(MessageType.Rread, { data: data.slice(m.fields.offset, m.fields.offset + m.fields.count) });
       }
       case MessageType.Twrite: {
-        const file = this.files.get(this.fids.get(f.fid)!)!;
-        const data = new Uint8Array(Math.max(file.data.length, f.offset + f.data.length));
+        const file = this.files.get(this.fids.get(m.fields.fid)!)!;
+        const data = new Uint8Array(Math.max(file.data.length, m.fields.offset + m.fields.data.length));
         data.set(file.data);
-        data.set(f.data, f.offset);
+        data.set(m.fields.data, m.fields.offset);
         file.data = data;
-        return answer(MessageType.Rwrite, { count: f.data.length });
+        return answer(MessageType.Rwrite, { count: m.fields.data.length });
       }
       case MessageType.Tsetattr: {
-        const file = this.files.get(this.fids.get(f.fid)!)!;
-        if (f.valid & 2) file.uid = f.uid;
+        const file = this.files.get(this.fids.get(m.fields.fid)!)!;
+        if (m.fields.valid & 2) file.uid = m.fields.uid;
         return answer(MessageType.Rsetattr);
       }
-      case MessageType.Tclunk: this.fids.delete(f.fid); return answer(MessageType.Rclunk);
+      case MessageType.Tclunk: this.fids.delete(m.fields.fid); return answer(MessageType.Rclunk);
       case MessageType.Tlink: return error(95);
       default: return error(38);
     }
@@ -92,28 +91,35 @@ function setUp() {
   share.add('notes', 'x'.repeat(20000));
   const mux = new RootMux(root, share, new TextEncoder().encode('cvm_user=\'\'\n'));
   let tag = 1;
-  const call = (type: number, fields: Fields) => new Promise<{ type: number; fields: Fields }>((resolve) => {
+  const call = <M extends WireType>(type: M, fields: Body<M>) => new Promise<Message>((resolve) => {
     mux.handle(encodeMessage(type, tag++, fields), (r) => resolve(decodeMessage(r.slice())));
   });
   return { root, share, call };
 }
 
+/** The fields of a reply that must be of `type`. */
+function fieldsOf<M extends WireType>(m: Message, type: M): Body<M> {
+  assert.equal(m.type, type, `expected message type ${type}, got ${m.type}`);
+  return m.fields as Body<M>;
+}
+
+const ecode = (m: Message) => fieldsOf(m, MessageType.Rlerror).ecode;
+
 test('RootMux: version, attach and the top directory: root/, share/ and launch', async () => {
   const { call } = setUp();
-  assert.equal((await call(MessageType.Tversion, { msize: 512000, version: '9P2000.L' })).fields.msize, 8192 + 24, 'the smaller msize');
+  assert.equal(fieldsOf(await call(MessageType.Tversion, { msize: 512000, version: '9P2000.L' }), MessageType.Rversion).msize, 8192 + 24, 'the smaller msize');
   const top = await call(MessageType.Tattach, { fid: 1, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
-  assert.equal(top.type, MessageType.Rattach);
-  assert.equal(top.fields.qid.type, 0x80);
+  assert.equal(fieldsOf(top, MessageType.Rattach).qid.type, 0x80);
   assert.equal((await call(MessageType.Tlopen, { fid: 1, flags: 0 })).type, MessageType.Rlopen);
   const listing = await call(MessageType.Treaddir, { fid: 1, offset: 0, count: 4096 });
-  assert.deepEqual(decodeDirEntries(listing.fields.data).map((e) => e.name), ['root', 'share', 'launch']);
-  assert.deepEqual(decodeDirEntries((await call(MessageType.Treaddir, { fid: 1, offset: 2, count: 4096 })).fields.data).map((e) => e.name), ['launch']);
+  assert.deepEqual(decodeDirEntries(fieldsOf(listing, MessageType.Rreaddir).data).map((e) => e.name), ['root', 'share', 'launch']);
+  assert.deepEqual(decodeDirEntries(fieldsOf(await call(MessageType.Treaddir, { fid: 1, offset: 2, count: 4096 }), MessageType.Rreaddir).data).map((e) => e.name), ['launch']);
 
   const launch = await call(MessageType.Twalk, { fid: 1, newfid: 2, names: ['launch'] });
-  assert.equal(launch.fields.qids.length, 1);
-  assert.equal(new TextDecoder().decode((await call(MessageType.Tread, { fid: 2, offset: 0, count: 100 })).fields.data), 'cvm_user=\'\'\n');
-  assert.equal((await call(MessageType.Twalk, { fid: 1, newfid: 3, names: ['nothing'] })).fields.ecode, 2);
-  assert.equal((await call(MessageType.Tmkdir, { dfid: 1, name: 'x', mode: 0o755, gid: 0 })).fields.ecode, 30, 'the top is read-only');
+  assert.equal(fieldsOf(launch, MessageType.Rwalk).qids.length, 1);
+  assert.equal(new TextDecoder().decode(fieldsOf(await call(MessageType.Tread, { fid: 2, offset: 0, count: 100 }), MessageType.Rread).data), 'cvm_user=\'\'\n');
+  assert.equal(ecode(await call(MessageType.Twalk, { fid: 1, newfid: 3, names: ['nothing'] })), 2);
+  assert.equal(ecode(await call(MessageType.Tmkdir, { dfid: 1, name: 'x', mode: 0o755, gid: 0 })), 30, 'the top is read-only');
 });
 
 test('RootMux: walks reach each worker from its root fid; the share\'s inode numbers are apart', async () => {
@@ -122,20 +128,20 @@ test('RootMux: walks reach each worker from its root fid; the share\'s inode num
   await call(MessageType.Tattach, { fid: 1, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
   const inRoot = await call(MessageType.Twalk, { fid: 1, newfid: 2, names: ['root', 'etc-file'] });
   const inShare = await call(MessageType.Twalk, { fid: 1, newfid: 3, names: ['share', 'notes'] });
-  assert.deepEqual(inRoot.fields.qids.map((q: Qid) => q.path), [0, 10]);
-  assert.deepEqual(inShare.fields.qids.map((q: Qid) => q.path), [2 ** 52, 2 ** 52 + 10]);
+  assert.deepEqual(fieldsOf(inRoot, MessageType.Rwalk).qids.map((q: Qid) => q.path), [0, 10]);
+  assert.deepEqual(fieldsOf(inShare, MessageType.Rwalk).qids.map((q: Qid) => q.path), [2 ** 52, 2 ** 52 + 10]);
   assert.equal(root.fids.get(2), 'etc-file');
   assert.equal(share.fids.get(3), 'notes');
-  const attr = await call(MessageType.Tgetattr, { fid: 3, requestMask: 0x3fff });
-  assert.deepEqual([attr.fields.qid.path, attr.fields.size], [2 ** 52 + 10, 20000]);
+  const attr = fieldsOf(await call(MessageType.Tgetattr, { fid: 3, requestMask: 0x3fff }), MessageType.Rgetattr);
+  assert.deepEqual([attr.qid.path, attr.size], [2 ** 52 + 10, 20000]);
   // A failed walk past root/ is a partial walk: the guest sees ENOENT, the new fid is not bound.
   const partial = await call(MessageType.Twalk, { fid: 1, newfid: 4, names: ['root', 'missing'] });
-  assert.equal(partial.fields.qids.length, 1);
-  assert.equal((await call(MessageType.Tgetattr, { fid: 4, requestMask: 0x3fff })).fields.ecode, 9);
+  assert.equal(fieldsOf(partial, MessageType.Rwalk).qids.length, 1);
+  assert.equal(ecode(await call(MessageType.Tgetattr, { fid: 4, requestMask: 0x3fff })), 9);
   // Between the two trees: EXDEV.
   const shareDir = await call(MessageType.Twalk, { fid: 1, newfid: 5, names: ['share'] });
-  assert.equal(shareDir.fields.qids.length, 1);
-  assert.equal((await call(MessageType.Tlink, { dfid: 5, fid: 2, name: 'x' })).fields.ecode, 18);
+  assert.equal(fieldsOf(shareDir, MessageType.Rwalk).qids.length, 1);
+  assert.equal(ecode(await call(MessageType.Tlink, { dfid: 5, fid: 2, name: 'x' })), 18);
 });
 
 test('RootMux: Tlink, which the stores refuse, becomes a copy with the mode and owner', async () => {
@@ -148,6 +154,6 @@ test('RootMux: Tlink, which the stores refuse, becomes a copy with the mode and 
   const copy = share.files.get('notes-old')!;
   assert.equal(new TextDecoder().decode(copy.data), 'x'.repeat(20000), 'copied in msize pieces');
   assert.deepEqual([copy.mode, copy.uid, copy.gid], [0o100640, 7, 8]);
-  assert.equal((await call(MessageType.Tlink, { dfid: 2, fid: 3, name: 'notes-old' })).fields.ecode, 17, 'EEXIST as link() gives');
+  assert.equal(ecode(await call(MessageType.Tlink, { dfid: 2, fid: 3, name: 'notes-old' })), 17, 'EEXIST as link() gives');
   assert.equal([...share.fids.keys()].filter((fid) => fid > 0xffff0000).length, 1, "only the mux's root fid stays");
 });

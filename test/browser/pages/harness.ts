@@ -2,17 +2,18 @@
 // which cannot run inside the test runner because they restart or kill the browser.
 // Bytes cross the puppeteer boundary as base64.
 
-import { StorageHost } from '../../../src/channel/storage-host.js';
-import { Backend } from '../../../src/channel/storage-protocol.js';
-import { FsError } from '../../../src/p9/errno.js';
-import { OpenFlag } from '../../../src/p9/messages.js';
-import { ShareFs, splitPath } from '../../../src/p9/share-fs.js';
+import { StorageHost } from '../../../src/storage/storage-host.js';
+import { Backend } from '../../../src/storage/storage-protocol.js';
+import { FsError } from '../../../src/wire/errno.js';
+import { OpenFlag } from '../../../src/wire/messages.js';
+import { P9File } from '../../../src/client/file.js';
+import { ShareFs, splitPath } from '../../../src/client/share-fs.js';
 import { exposeHarness } from './held-promises.js';
 
 let host: StorageHost | null = null;
 let fs: ShareFs | null = null;
-/** Fids that openAndUnlink keeps open on purpose. */
-const heldFids: number[] = [];
+/** Files that openAndUnlink keeps open on purpose. */
+const held: P9File<'async'>[] = [];
 
 function toBase64(bytes: Uint8Array): string {
   let s = '';
@@ -69,19 +70,18 @@ const harness = {
     const c = harness.fs().client;
     const parts = splitPath(path);
     const name = parts.pop()!;
-    const root = c.newFid();
-    await c.attach(root);
-    const dir = await c.walkNew(root, parts);
-    const fid = await c.walkNew(dir, [name]);
-    await c.lopen(fid, OpenFlag.ReadWrite);
-    await c.unlinkat(dir, name, 0);
-    const before = await c.getattr(fid);
-    await c.writeAll(fid, before.size, fromBase64(appendB64));
-    const contents = await c.readAll(fid);
-    const after = await c.getattr(fid);
-    await c.clunk(dir);
-    await c.clunk(root);
-    heldFids.push(fid);
+    const root = await c.attach();
+    const dir = await root.walk(parts);
+    const file = await dir.walk([name]);
+    await file.open(OpenFlag.ReadWrite);
+    await dir.unlinkat(name, 0);
+    const before = await file.getattr();
+    await file.writeAll(before.size, fromBase64(appendB64));
+    const contents = await file.readAll();
+    const after = await file.getattr();
+    await dir.clunk();
+    await root.clunk();
+    held.push(file);
     return { contents: toBase64(contents), nlink: after.nlink, size: after.size };
   },
   toBase64,

@@ -1,7 +1,7 @@
 // window.wasiHarness: runs WASI programs on the share (S1) in a worker, for node-driven tests that
 // compare them with node:wasi or relaunch the browser.
 
-import { StorageHost } from '../../../src/channel/storage-host.js';
+import { StorageHost } from '../../../src/storage/storage-host.js';
 import type { WasiRunRequest, WasiRunResult } from '../workers/wasi-run-worker.js';
 import { exposeHarness } from './held-promises.js';
 

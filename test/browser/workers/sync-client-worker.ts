@@ -2,10 +2,10 @@
 
 import { ChannelEndpoint } from '../../../src/channel/layout.js';
 import { SyncChannelClient } from '../../../src/channel/sync-client.js';
-import { SyncP9Client } from '../../../src/p9/client.js';
-import { FsError } from '../../../src/p9/errno.js';
-import { MessageType, NOFID, OpenFlag } from '../../../src/p9/messages.js';
-import { decodeMessage, encodeMessage } from '../../../src/p9/codec.js';
+import { SyncP9Client } from '../../../src/client/client.js';
+import { FsError } from '../../../src/wire/errno.js';
+import { MessageType, NOFID, OpenFlag } from '../../../src/wire/messages.js';
+import { decodeMessage, encodeMessage } from '../../../src/wire/codec.js';
 
 self.onmessage = (e: MessageEvent<{ endpoint: ChannelEndpoint; files: number }>) => {
   const channel = new SyncChannelClient(e.data.endpoint);

@@ -30,7 +30,7 @@ export interface ServerOptions {
   /** URL prefixes served from other folders of the repository: [['/apps/vm/', '/dist/']]. */
   rewrite?: [from: string, to: string][];
   /** Called for every request once answered, with the status and the body's length when known. */
-  onResponse?: (url: string, status: number, bytes: number | undefined) => void;
+  onResponse?: (url: string, status: number, bytes: number | undefined, method: string) => void;
   /** Headers added to every response (a CDN's CORS headers, say). */
   headers?: Record<string, string>;
   /** The folder served (default: the repository). */
@@ -45,10 +45,10 @@ export async function startServer(options: ServerOptions = {}): Promise<Server> 
     for (const [from, to] of options.rewrite ?? []) if (ctx.url.startsWith(from)) ctx.url = to + ctx.url.slice(from.length);
     return next();
   };
-  const log = async (ctx: { url: string; status: number; length?: number }, next: () => Promise<unknown>) => {
+  const log = async (ctx: { url: string; method: string; status: number; length?: number }, next: () => Promise<unknown>) => {
     const url = ctx.url;
     await next();
-    options.onResponse?.(url, ctx.status, ctx.length);
+    options.onResponse?.(url, ctx.status, ctx.length, ctx.method);
   };
   const addHeaders = async (ctx: { set(name: string, value: string): void }, next: () => Promise<unknown>) => {
     await next();

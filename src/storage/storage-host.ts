@@ -1,9 +1,9 @@
 // Starts a storage worker and hands out channel connections to it. Runs on the page or in any
 // worker; the endpoints it returns can be posted to other workers (they hold only SharedArrayBuffers).
 
-import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from './layout.js';
+import { ChannelEndpoint, DEFAULT_MAX_MESSAGE, connectionBytes } from '../channel/layout.js';
 import { Backend, HostRequest, WorkerEvent, WorkerReply } from './storage-protocol.js';
-import { SessionState } from '../p9/server-api.js';
+import { SessionState } from './server-api.js';
 import { pageSupportError } from '../browser-support.js';
 import { explainWorkerFailure, startModuleWorker } from '../module-worker.js';
 

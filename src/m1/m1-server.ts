@@ -1,13 +1,14 @@
 // M1: the 9P2000.L server in TypeScript over the OPFS store. One handler per message; the wire
 // layout comes from messages.ts and the file semantics from the store.
 
-import { Fields, MalformedMessage, Qid, Writer, decodeMessage, direntSize, encodeMessage, readHeader } from './codec.js';
-import { Errno, FsError, toFsError } from './errno.js';
+import { MalformedMessage, Qid, Writer, decodeMessage, direntSize, encodeMessage, readHeader } from '../wire/codec.js';
+import { Errno, FsError, toFsError } from '../wire/errno.js';
 import {
-  AT_REMOVEDIR, GetattrMask, HEADER_SIZE, IO_OVERHEAD, LockStatus, LockType, MAXWELEM, MessageType, NOFID, NOTAG,
-  OpenFlag, QidType, SetattrMask, V9FS_MAGIC, VERSION_9P2000_L,
-} from './messages.js';
-import { NinePServer, SessionState } from './server-api.js';
+  AT_REMOVEDIR, Body, GetattrMask, HEADER_SIZE, IO_OVERHEAD, LockStatus, LockType, MAXWELEM, MessageType, NOFID, NOTAG,
+  OpenFlag, QidType, Request, RequestMessage, RequestType, SetattrMask, V9FS_MAGIC, VERSION_9P2000_L, WireType, isRequest,
+  isRequestType,
+} from '../wire/messages.js';
+import { NinePServer, SessionState } from '../storage/server-api.js';
 import { NodeKind, kindOfMode, modeOf } from '../store/format.js';
 import { AttributeChanges, ByteRangeLock, Inode, NAME_MAX, Store } from '../store/store.js';
 
@@ -40,12 +41,13 @@ class Session {
   }
 }
 
-type Handler = (s: Session, f: Fields, reply: Uint8Array, tag: number) => Promise<number>;
+/** One handler per request type, each taking that request's fields. */
+type Handlers = { [T in RequestType]: (s: Session, f: Request<T>, reply: Uint8Array, tag: number) => Promise<number> };
 
 export class M1Server implements NinePServer {
   private readonly sessions = new Map<number, Session>();
   private nextSession = 1;
-  private readonly handlers: Partial<Record<number, Handler>>;
+  private readonly handlers: Handlers;
 
   constructor(readonly store: Store) {
     this.handlers = {
@@ -132,10 +134,10 @@ export class M1Server implements NinePServer {
       const header = readHeader(request);
       tag = header.tag;
       if (request.length > s.msize) throw new FsError(Errno.EMSGSIZE, `message of ${request.length} bytes exceeds msize ${s.msize}`);
-      const handler = this.handlers[header.type];
-      if (!handler) throw new FsError(Errno.EOPNOTSUPP, `message type ${header.type} is not a 9P2000.L request`);
-      const msg = decodeMessage(request);
-      return await handler.call(this, s, msg.fields, reply, tag);
+      // Checked before decoding: a message this server does not take is EOPNOTSUPP, not malformed.
+      const msg = isRequestType(header.type) ? decodeMessage(request) : null;
+      if (!msg || !isRequest(msg)) throw new FsError(Errno.EOPNOTSUPP, `message type ${header.type} is not a 9P2000.L request`);
+      return await this.dispatch<RequestType>(s, msg, reply);
     } catch (e) {
       if (e instanceof MalformedMessage) {
         if (e.tag === undefined && request.length < HEADER_SIZE) return 0;
@@ -147,11 +149,15 @@ export class M1Server implements NinePServer {
     }
   }
 
+  private dispatch<T extends RequestType>(s: Session, m: RequestMessage<T>, reply: Uint8Array): Promise<number> {
+    return this.handlers[m.type].call(this, s, m.fields, reply, m.tag);
+  }
+
   private error(reply: Uint8Array, tag: number, errno: number): number {
     return encodeMessage(MessageType.Rlerror, tag, { ecode: errno }, reply).length;
   }
 
-  private reply(reply: Uint8Array, type: MessageType, tag: number, fields: Fields = {}): number {
+  private reply<M extends WireType>(reply: Uint8Array, type: M, tag: number, fields: Body<M>): number {
     return encodeMessage(type, tag, fields, reply).length;
   }
 
@@ -194,11 +200,11 @@ export class M1Server implements NinePServer {
 
   // ---- session ----
 
-  private async version(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async version(s: Session, f: Request<MessageType.Tversion>, reply: Uint8Array, tag: number): Promise<number> {
     await this.clunkAll(s);
     if (f.msize < MIN_MSIZE) throw new FsError(Errno.EINVAL, `msize ${f.msize} is below ${MIN_MSIZE}`);
     s.msize = Math.min(f.msize, s.maxMessageSize);
-    const version = (f.version as string).startsWith(VERSION_9P2000_L) ? VERSION_9P2000_L : 'unknown';
+    const version = f.version.startsWith(VERSION_9P2000_L) ? VERSION_9P2000_L : 'unknown';
     return this.reply(reply, MessageType.Rversion, tag, { msize: s.msize, version });
   }
 
@@ -206,23 +212,23 @@ export class M1Server implements NinePServer {
     throw new FsError(Errno.EOPNOTSUPP, 'no authentication: attach with afid NOFID');
   }
 
-  private async attach(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async attach(s: Session, f: Request<MessageType.Tattach>, reply: Uint8Array, tag: number): Promise<number> {
     if (f.afid !== NOFID) throw new FsError(Errno.EINVAL, 'authentication is not supported');
     this.addFid(s, f.fid, this.store.root);
     s.uid = f.nUname === NOFID ? 0 : f.nUname;
     return this.reply(reply, MessageType.Rattach, tag, { qid: this.qid(this.store.root) });
   }
 
-  private async flush(_s: Session, _f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async flush(_s: Session, _f: Request<MessageType.Tflush>, reply: Uint8Array, tag: number): Promise<number> {
     // Requests are answered in order, so the one being flushed has already been answered.
-    return this.reply(reply, MessageType.Rflush, tag);
+    return this.reply(reply, MessageType.Rflush, tag, {});
   }
 
   // ---- walking and attributes ----
 
-  private async walk(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async walk(s: Session, f: Request<MessageType.Twalk>, reply: Uint8Array, tag: number): Promise<number> {
     const from = this.fid(s, f.fid);
-    const names = f.names as string[];
+    const names = f.names;
     if (names.length > MAXWELEM) throw new FsError(Errno.EINVAL, `more than ${MAXWELEM} names in one walk`);
     if (f.newfid !== f.fid && s.fids.has(f.newfid)) throw new FsError(Errno.EBADF, `fid ${f.newfid} is in use`);
     const qids: Qid[] = [];
@@ -260,7 +266,7 @@ export class M1Server implements NinePServer {
     return this.store.lookup(dir, name);
   }
 
-  private async getattr(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async getattr(s: Session, f: Request<MessageType.Tgetattr>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     const { meta, size, nlink } = await this.store.attributes(inode);
     return this.reply(reply, MessageType.Rgetattr, tag, {
@@ -271,9 +277,9 @@ export class M1Server implements NinePServer {
     });
   }
 
-  private async setattr(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async setattr(s: Session, f: Request<MessageType.Tsetattr>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
-    const v = f.valid as number;
+    const v = f.valid;
     const changes: AttributeChanges = {};
     if (v & SetattrMask.Mode) changes.perm = f.mode;
     if (v & SetattrMask.Uid) changes.uid = f.uid;
@@ -284,15 +290,15 @@ export class M1Server implements NinePServer {
     if (changes.atime && changes.atime !== 'now' && changes.atime[1] >= 1e9) throw new FsError(Errno.EINVAL);
     if (changes.mtime && changes.mtime !== 'now' && changes.mtime[1] >= 1e9) throw new FsError(Errno.EINVAL);
     await this.store.setAttributes(inode, changes);
-    return this.reply(reply, MessageType.Rsetattr, tag);
+    return this.reply(reply, MessageType.Rsetattr, tag, {});
   }
 
   // ---- opening, reading, writing ----
 
-  private async lopen(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async lopen(s: Session, f: Request<MessageType.Tlopen>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     if (fid.openFlags !== null) throw new FsError(Errno.EBADF, 'fid is already open');
-    const flags = f.flags as number;
+    const flags = f.flags;
     const inode = fid.inode;
     const writes = (flags & OpenFlag.AccessMask) !== OpenFlag.ReadOnly;
     if (inode.isDir && writes) throw new FsError(Errno.EISDIR);
@@ -304,7 +310,7 @@ export class M1Server implements NinePServer {
     return this.reply(reply, MessageType.Rlopen, tag, { qid: this.qid(inode), iounit: s.msize - IO_OVERHEAD });
   }
 
-  private async lcreate(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async lcreate(s: Session, f: Request<MessageType.Tlcreate>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     if (!fid.inode.isDir) throw new FsError(Errno.ENOTDIR);
     if (fid.openFlags !== null) throw new FsError(Errno.EBADF, 'fid is already open');
@@ -318,9 +324,9 @@ export class M1Server implements NinePServer {
     return this.reply(reply, MessageType.Rlcreate, tag, { qid: this.qid(inode), iounit: s.msize - IO_OVERHEAD });
   }
 
-  private async read(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async read(s: Session, f: Request<MessageType.Tread>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
-    const max = Math.min(f.count as number, s.msize - IO_OVERHEAD, reply.length - HEADER_SIZE - 4);
+    const max = Math.min(f.count, s.msize - IO_OVERHEAD, reply.length - HEADER_SIZE - 4);
     const data = reply.subarray(HEADER_SIZE + 4, HEADER_SIZE + 4 + max);
     let n: number;
     if (fid.xattrRead) {
@@ -337,9 +343,9 @@ export class M1Server implements NinePServer {
     return HEADER_SIZE + 4 + n;
   }
 
-  private async write(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async write(s: Session, f: Request<MessageType.Twrite>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
-    const data = f.data as Uint8Array;
+    const data = f.data;
     let n: number;
     if (fid.xattrWrite) {
       const x = fid.xattrWrite;
@@ -354,7 +360,7 @@ export class M1Server implements NinePServer {
     return this.reply(reply, MessageType.Rwrite, tag, { count: n });
   }
 
-  private async readdir(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async readdir(s: Session, f: Request<MessageType.Treaddir>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     const dir = fid.inode;
     if (!dir.isDir) throw new FsError(Errno.ENOTDIR);
@@ -364,10 +370,10 @@ export class M1Server implements NinePServer {
       fid.listing = [{ name: '.', inode: dir }, { name: '..', inode: dir.parent ?? dir }];
       for (const [name, inode] of children) fid.listing.push({ name, inode });
     }
-    const max = Math.min(f.count as number, s.msize - IO_OVERHEAD, reply.length - HEADER_SIZE - 4);
+    const max = Math.min(f.count, s.msize - IO_OVERHEAD, reply.length - HEADER_SIZE - 4);
     const w = new Writer(reply, HEADER_SIZE + 4);
     const end = HEADER_SIZE + 4 + max;
-    for (let i = f.offset as number; i < fid.listing.length; i++) {
+    for (let i = f.offset; i < fid.listing.length; i++) {
       const { name, inode } = fid.listing[i]!;
       if (w.pos + direntSize(name) > end) break;
       w.qid(this.qid(inode));
@@ -381,30 +387,30 @@ export class M1Server implements NinePServer {
     return w.pos;
   }
 
-  private async fsync(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async fsync(s: Session, f: Request<MessageType.Tfsync>, reply: Uint8Array, tag: number): Promise<number> {
     await this.store.fsync(this.fid(s, f.fid).inode);
-    return this.reply(reply, MessageType.Rfsync, tag);
+    return this.reply(reply, MessageType.Rfsync, tag, {});
   }
 
   // ---- creating and removing ----
 
-  private async mkdir(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async mkdir(s: Session, f: Request<MessageType.Tmkdir>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = await this.store.mkdir(this.dirFid(s, f.dfid), f.name, f.mode, s.uid, f.gid);
     return this.reply(reply, MessageType.Rmkdir, tag, { qid: this.qid(inode) });
   }
 
-  private async symlink(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async symlink(s: Session, f: Request<MessageType.Tsymlink>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = await this.store.symlink(this.dirFid(s, f.fid), f.name, f.target, s.uid, f.gid);
     return this.reply(reply, MessageType.Rsymlink, tag, { qid: this.qid(inode) });
   }
 
-  private async readlink(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async readlink(s: Session, f: Request<MessageType.Treadlink>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     if (inode.meta.kind !== NodeKind.Symlink) throw new FsError(Errno.EINVAL, 'not a symlink');
     return this.reply(reply, MessageType.Rreadlink, tag, { target: inode.meta.target });
   }
 
-  private async mknod(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async mknod(s: Session, f: Request<MessageType.Tmknod>, reply: Uint8Array, tag: number): Promise<number> {
     const kind = kindOfMode(f.mode);
     if (kind === undefined || kind === NodeKind.Dir || kind === NodeKind.Symlink) throw new FsError(Errno.EINVAL, 'mknod of an unsupported file type');
     const rdev = encodeDev(f.major, f.minor);
@@ -416,25 +422,25 @@ export class M1Server implements NinePServer {
     throw new FsError(Errno.EOPNOTSUPP, 'hard links are not supported by the OPFS store');
   }
 
-  private async rename(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async rename(s: Session, f: Request<MessageType.Trename>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     if (!inode.parent) throw new FsError(inode === this.store.root ? Errno.EBUSY : Errno.ENOENT);
     await this.store.rename(inode.parent, inode.name, this.dirFid(s, f.dfid), f.name);
-    return this.reply(reply, MessageType.Rrename, tag);
+    return this.reply(reply, MessageType.Rrename, tag, {});
   }
 
-  private async renameat(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async renameat(s: Session, f: Request<MessageType.Trenameat>, reply: Uint8Array, tag: number): Promise<number> {
     await this.store.rename(this.dirFid(s, f.oldDirFid), f.oldName, this.dirFid(s, f.newDirFid), f.newName);
-    return this.reply(reply, MessageType.Rrenameat, tag);
+    return this.reply(reply, MessageType.Rrenameat, tag, {});
   }
 
-  private async unlinkat(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async unlinkat(s: Session, f: Request<MessageType.Tunlinkat>, reply: Uint8Array, tag: number): Promise<number> {
     if (f.flags & ~AT_REMOVEDIR) throw new FsError(Errno.EINVAL, 'unknown unlinkat flags');
     await this.store.unlink(this.dirFid(s, f.dirFid), f.name, (f.flags & AT_REMOVEDIR) !== 0);
-    return this.reply(reply, MessageType.Runlinkat, tag);
+    return this.reply(reply, MessageType.Runlinkat, tag, {});
   }
 
-  private async remove(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async remove(s: Session, f: Request<MessageType.Tremove>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     try {
       const inode = fid.inode;
@@ -444,20 +450,20 @@ export class M1Server implements NinePServer {
       // Tremove clunks the fid whether or not the removal worked.
       await this.dropFid(s, f.fid, fid);
     }
-    return this.reply(reply, MessageType.Rremove, tag);
+    return this.reply(reply, MessageType.Rremove, tag, {});
   }
 
-  private async clunk(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async clunk(s: Session, f: Request<MessageType.Tclunk>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     try {
       if (fid.xattrWrite) await this.commitXattr(fid.inode, fid.xattrWrite);
     } finally {
       await this.dropFid(s, f.fid, fid);
     }
-    return this.reply(reply, MessageType.Rclunk, tag);
+    return this.reply(reply, MessageType.Rclunk, tag, {});
   }
 
-  private async statfs(_s: Session, _f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async statfs(_s: Session, _f: Request<MessageType.Tstatfs>, reply: Uint8Array, tag: number): Promise<number> {
     const { quota, usage } = await this.store.statfs();
     const bsize = 4096;
     const blocks = Math.floor(quota / bsize);
@@ -469,10 +475,10 @@ export class M1Server implements NinePServer {
 
   // ---- POSIX byte-range locks (advisory, per inode, owned by client id + process id) ----
 
-  private async lock(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async lock(s: Session, f: Request<MessageType.Tlock>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     const range = lockRange(f);
-    const owner = { procId: f.procId as number, clientId: f.clientId as string };
+    const owner = { procId: f.procId, clientId: f.clientId };
     let locks = inode.locks ?? [];
     if (f.type !== LockType.Unlock) {
       if (f.type !== LockType.Read && f.type !== LockType.Write) throw new FsError(Errno.EINVAL, 'bad lock type');
@@ -486,10 +492,10 @@ export class M1Server implements NinePServer {
     return this.reply(reply, MessageType.Rlock, tag, { status: LockStatus.Success });
   }
 
-  private async getlock(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async getlock(s: Session, f: Request<MessageType.Tgetlock>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     const range = lockRange(f);
-    const owner = { procId: f.procId as number, clientId: f.clientId as string };
+    const owner = { procId: f.procId, clientId: f.clientId };
     const hit = (inode.locks ?? []).find((l) => conflicts(l, f.type, range, owner));
     const fields = hit
       ? { type: hit.type, start: hit.start, length: hit.end === Infinity ? 0 : hit.end - hit.start, procId: hit.procId, clientId: hit.clientId }
@@ -499,7 +505,7 @@ export class M1Server implements NinePServer {
 
   // ---- extended attributes ----
 
-  private async xattrwalk(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async xattrwalk(s: Session, f: Request<MessageType.Txattrwalk>, reply: Uint8Array, tag: number): Promise<number> {
     const inode = this.fid(s, f.fid).inode;
     const xattrs = inode.meta.xattrs;
     let value: Uint8Array;
@@ -516,12 +522,12 @@ export class M1Server implements NinePServer {
     return this.reply(reply, MessageType.Rxattrwalk, tag, { size: value.length });
   }
 
-  private async xattrcreate(s: Session, f: Fields, reply: Uint8Array, tag: number): Promise<number> {
+  private async xattrcreate(s: Session, f: Request<MessageType.Txattrcreate>, reply: Uint8Array, tag: number): Promise<number> {
     const fid = this.fid(s, f.fid);
     if (f.size > XATTR_SIZE_MAX) throw new FsError(Errno.E2BIG);
     if (f.name === '' || f.name.length > NAME_MAX) throw new FsError(Errno.EINVAL);
     fid.xattrWrite = { name: f.name, flags: f.flags, buf: new Uint8Array(f.size), filled: 0 };
-    return this.reply(reply, MessageType.Rxattrcreate, tag);
+    return this.reply(reply, MessageType.Rxattrcreate, tag, {});
   }
 
   private async commitXattr(inode: Inode, x: XattrWrite): Promise<void> {
@@ -557,9 +563,7 @@ function encodeDev(major: number, minor: number): number {
   return ((minor & 0xff) | ((major & 0xfff) << 8) | ((minor & ~0xff) << 12)) >>> 0;
 }
 
-function lockRange(f: Fields): { start: number; end: number } {
-  const start = f.start as number;
-  const length = f.length as number;
+function lockRange({ start, length }: { start: number; length: number }): { start: number; end: number } {
   return { start, end: length === 0 ? Infinity : start + length };
 }
 

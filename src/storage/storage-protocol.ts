@@ -1,7 +1,7 @@
 // Messages between a StorageHost and its storage worker (control only; 9P goes through the SAB channel).
 
-import { ChannelEndpoint } from './layout.js';
-import { SessionState } from '../p9/server-api.js';
+import { ChannelEndpoint } from '../channel/layout.js';
+import { SessionState } from './server-api.js';
 
 export type Backend = 'm1' | 'l1';
 

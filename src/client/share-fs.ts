@@ -1,11 +1,12 @@
-// A path-based file API on a 9P session: what page code (the element's `fs`) and tests use.
-// Every call goes through the storage worker, never around it.
+// A path-based file API on a 9P session: what page code (the element's `fs`), transfers and tests
+// use. Every call goes through the storage worker, never around it.
 
-import { Attr, P9Client, SetAttr } from './client.js';
-import { Errno, FsError } from './errno.js';
-import { AT_REMOVEDIR, IO_OVERHEAD, OpenFlag, SetattrMask } from './messages.js';
 import { AsyncChannelClient } from '../channel/async-client.js';
 import { ChannelEndpoint } from '../channel/layout.js';
+import { Errno, FsError } from '../wire/errno.js';
+import { AT_REMOVEDIR, OpenFlag, SetattrMask } from '../wire/messages.js';
+import { P9Client } from './client.js';
+import { Attr, P9File, SetAttr } from './file.js';
 
 export type EntryType = 'file' | 'directory' | 'symlink' | 'fifo' | 'char' | 'block' | 'socket';
 
@@ -63,22 +64,27 @@ function timesSetattr(atimeMs: number, mtimeMs: number): SetAttr {
   };
 }
 
+type File = P9File<'async'>;
+
+function isErrno(e: unknown, errno: number): boolean {
+  return e instanceof FsError && e.errno === errno;
+}
+
 export class ShareFs {
-  private constructor(readonly client: P9Client, private readonly rootFid: number) {}
+  private constructor(readonly client: P9Client, private readonly root: File) {}
 
   static async connect(endpoint: ChannelEndpoint): Promise<ShareFs> {
     const client = new P9Client(new AsyncChannelClient(endpoint));
-    const root = await client.connect();
-    return new ShareFs(client, root);
+    return new ShareFs(client, await client.connect());
   }
 
-  /** Runs `fn` with a fid walked to `path`, clunking it afterwards. */
-  private async at<T>(path: string, fn: (fid: number) => Promise<T>): Promise<T> {
-    const fid = await this.client.walkNew(this.rootFid, splitPath(path));
+  /** Runs `fn` on a fid walked to `path`, clunking it afterwards. */
+  private async at<T>(path: string | string[], fn: (file: File) => Promise<T>): Promise<T> {
+    const file = await this.root.walk(typeof path === 'string' ? splitPath(path) : path);
     try {
-      return await fn(fid);
+      return await fn(file);
     } finally {
-      await this.client.clunk(fid).catch(() => undefined);
+      await file.clunk().catch(() => undefined);
     }
   }
 
@@ -89,13 +95,13 @@ export class ShareFs {
     return [parts, name];
   }
 
-  private async atParent<T>(path: string, fn: (dirFid: number, name: string) => Promise<T>): Promise<T> {
+  private async atParent<T>(path: string, fn: (dir: File, name: string) => Promise<T>): Promise<T> {
     const [parent, name] = this.parentAndName(path);
-    return this.at(parent.join('/'), (fid) => fn(fid, name));
+    return this.at(parent, (dir) => fn(dir, name));
   }
 
   async stat(path: string): Promise<Stat> {
-    return this.at(path, async (fid) => toStat(await this.client.getattr(fid)));
+    return this.at(path, async (file) => toStat(await file.getattr()));
   }
 
   async exists(path: string): Promise<boolean> {
@@ -103,15 +109,15 @@ export class ShareFs {
       await this.stat(path);
       return true;
     } catch (e) {
-      if (e instanceof FsError && e.errno === Errno.ENOENT) return false;
+      if (isErrno(e, Errno.ENOENT)) return false;
       throw e;
     }
   }
 
   async readFile(path: string): Promise<Uint8Array> {
-    return this.at(path, async (fid) => {
-      await this.client.lopen(fid, OpenFlag.ReadOnly);
-      return this.client.readAll(fid);
+    return this.at(path, async (file) => {
+      await file.open(OpenFlag.ReadOnly);
+      return file.readAll();
     });
   }
 
@@ -122,12 +128,12 @@ export class ShareFs {
   /** Creates or replaces a file's contents. */
   async writeFile(path: string, data: Uint8Array | string, mode = 0o644): Promise<void> {
     const bytes = typeof data === 'string' ? new TextEncoder().encode(data) : data;
-    await this.atParent(path, async (dirFid, name) => {
-      const fid = await this.createOrTruncate(dirFid, name, mode);
+    await this.atParent(path, async (dir, name) => {
+      const file = await this.createOrTruncate(dir, name, mode);
       try {
-        await this.client.writeAll(fid, 0, bytes);
+        await file.writeAll(0, bytes);
       } finally {
-        await this.client.clunk(fid).catch(() => undefined);
+        await file.clunk().catch(() => undefined);
       }
     });
   }
@@ -138,20 +144,20 @@ export class ShareFs {
    */
   async writeStream(path: string, source: ReadableStream<Uint8Array>, options: WriteStreamOptions = {}): Promise<number> {
     let written = 0;
-    await this.atParent(path, async (dirFid, name) => {
-      const fid = await this.createOrTruncate(dirFid, name, options.mode ?? 0o644);
+    await this.atParent(path, async (dir, name) => {
+      const file = await this.createOrTruncate(dir, name, options.mode ?? 0o644);
       try {
         const reader = source.getReader();
         for (;;) {
           const { done, value } = await reader.read();
           if (done) break;
-          await this.client.writeAll(fid, written, value);
+          await file.writeAll(written, value);
           written += value.length;
           options.onBytes?.(written);
         }
-        if (options.mtimeMs !== undefined) await this.client.setattr(fid, timesSetattr(options.mtimeMs, options.mtimeMs));
+        if (options.mtimeMs !== undefined) await file.setattr(timesSetattr(options.mtimeMs, options.mtimeMs));
       } finally {
-        await this.client.clunk(fid).catch(() => undefined);
+        await file.clunk().catch(() => undefined);
       }
     });
     return written;
@@ -159,19 +165,19 @@ export class ShareFs {
 
   /** A file's contents as a stream of msize-sized chunks, read as the consumer pulls. */
   async readStream(path: string): Promise<ReadableStream<Uint8Array>> {
-    const fid = await this.client.walkNew(this.rootFid, splitPath(path));
+    const file = await this.root.walk(splitPath(path));
     try {
-      await this.client.lopen(fid, OpenFlag.ReadOnly);
+      await file.open(OpenFlag.ReadOnly);
     } catch (e) {
-      await this.client.clunk(fid).catch(() => undefined);
+      await file.clunk().catch(() => undefined);
       throw e;
     }
     let offset = 0;
-    const close = () => this.client.clunk(fid).catch(() => undefined);
+    const close = () => file.clunk().catch(() => undefined);
     return new ReadableStream<Uint8Array>({
       pull: async (controller) => {
         try {
-          const chunk = await this.client.read(fid, offset, this.client.msize - IO_OVERHEAD);
+          const chunk = await file.read(offset, this.client.ioSize);
           if (chunk.length === 0) {
             await close();
             controller.close();
@@ -206,31 +212,34 @@ export class ShareFs {
     }
   }
 
-  /** A fid open for writing on `name` in the directory `dirFid`: a new file, or the existing one emptied. */
-  private async createOrTruncate(dirFid: number, name: string, mode: number): Promise<number> {
-    const fid = this.client.newFid();
-    await this.client.walk(dirFid, fid, []);
+  /** `name` in the directory `dir`, open for writing: a new file, or the existing one emptied. */
+  private async createOrTruncate(dir: File, name: string, mode: number): Promise<File> {
+    const file = await dir.walk([]);
     try {
-      try {
-        await this.client.lcreate(fid, name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
-      } catch (e) {
-        if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
-        // The failed Tlcreate left `fid` on the directory: walk it on to the existing file
-        // (a walk into a fid that is in use, other than itself, is EBADF).
-        await this.client.walk(fid, fid, [name]);
-        await this.client.lopen(fid, OpenFlag.WriteOnly | OpenFlag.Truncate);
-      }
-      return fid;
+      await file.create(name, OpenFlag.WriteOnly | OpenFlag.Create | OpenFlag.Exclusive, mode);
+      return file;
     } catch (e) {
-      await this.client.clunk(fid).catch(() => undefined);
+      // Not awaited: the clunk and the walk below go out together (the walk takes another fid).
+      const clunked = file.clunk().catch(() => undefined);
+      if (!isErrno(e, Errno.EEXIST)) {
+        await clunked;
+        throw e;
+      }
+    }
+    const existing = await dir.walk([name]);
+    try {
+      await existing.open(OpenFlag.WriteOnly | OpenFlag.Truncate);
+      return existing;
+    } catch (e) {
+      await existing.clunk().catch(() => undefined);
       throw e;
     }
   }
 
   async readDir(path: string): Promise<DirEntryInfo[]> {
-    return this.at(path, async (fid) => {
-      await this.client.lopen(fid, OpenFlag.ReadOnly | OpenFlag.Directory);
-      const entries = await this.client.readdirAll(fid);
+    return this.at(path, async (dir) => {
+      await dir.open(OpenFlag.ReadOnly | OpenFlag.Directory);
+      const entries = await dir.readdirAll();
       return entries
         .filter((e) => e.name !== '.' && e.name !== '..')
         .map((e) => ({ name: e.name, type: TYPE_BY_DT[e.type] ?? 'file' }));
@@ -238,18 +247,31 @@ export class ShareFs {
   }
 
   async mkdir(path: string, mode = 0o755): Promise<void> {
-    await this.atParent(path, (dirFid, name) => this.client.mkdir(dirFid, name, mode));
+    await this.atParent(path, (dir, name) => dir.mkdir(name, mode));
   }
 
-  /** mkdir -p */
+  /** mkdir -p: the whole path in one walk when it exists, else name by name from the root. */
   async mkdirs(path: string, mode = 0o755): Promise<void> {
     const parts = splitPath(path);
-    for (let i = 1; i <= parts.length; i++) {
-      try {
-        await this.mkdir(parts.slice(0, i).join('/'), mode);
-      } catch (e) {
-        if (!(e instanceof FsError && e.errno === Errno.EEXIST)) throw e;
+    try {
+      await (await this.root.walk(parts)).clunk();
+      return;
+    } catch (e) {
+      if (!isErrno(e, Errno.ENOENT)) throw e;
+    }
+    let dir = await this.root.walk([]);
+    try {
+      for (const name of parts) {
+        const next = await dir.walk([name]).catch(async (e: unknown) => {
+          if (!isErrno(e, Errno.ENOENT)) throw e;
+          await dir.mkdir(name, mode).catch((e: unknown) => { if (!isErrno(e, Errno.EEXIST)) throw e; });
+          return dir.walk([name]);
+        });
+        await dir.clunk();
+        dir = next;
       }
+    } finally {
+      await dir.clunk().catch(() => undefined);
     }
   }
 
@@ -259,7 +281,7 @@ export class ShareFs {
     if (st.type === 'directory' && options.recursive) {
       for (const e of await this.readDir(path)) await this.remove(`${path}/${e.name}`, options);
     }
-    await this.atParent(path, (dirFid, name) => this.client.unlinkat(dirFid, name, st.type === 'directory' ? AT_REMOVEDIR : 0));
+    await this.atParent(path, (dir, name) => dir.unlinkat(name, st.type === 'directory' ? AT_REMOVEDIR : 0));
   }
 
   /** stat without following a final symlink (9P never follows symlinks, so this is stat). */
@@ -270,31 +292,31 @@ export class ShareFs {
   async rename(from: string, to: string): Promise<void> {
     const [fromParent, fromName] = this.parentAndName(from);
     const [toParent, toName] = this.parentAndName(to);
-    await this.at(fromParent.join('/'), (a) => this.at(toParent.join('/'), (b) => this.client.renameat(a, fromName, b, toName)));
+    await this.at(fromParent, (a) => this.at(toParent, (b) => a.renameat(fromName, b, toName)));
   }
 
   async symlink(target: string, path: string): Promise<void> {
-    await this.atParent(path, (dirFid, name) => this.client.symlink(dirFid, name, target));
+    await this.atParent(path, (dir, name) => dir.symlink(name, target));
   }
 
   async readlink(path: string): Promise<string> {
-    return this.at(path, (fid) => this.client.readlink(fid));
+    return this.at(path, (file) => file.readlink());
   }
 
   async chmod(path: string, mode: number): Promise<void> {
-    await this.at(path, (fid) => this.client.setattr(fid, { valid: SetattrMask.Mode, mode }));
+    await this.at(path, (file) => file.setattr({ valid: SetattrMask.Mode, mode }));
   }
 
   async truncate(path: string, size: number): Promise<void> {
-    await this.at(path, (fid) => this.client.setattr(fid, { valid: SetattrMask.Size, size }));
+    await this.at(path, (file) => file.setattr({ valid: SetattrMask.Size, size }));
   }
 
   /** Sets access and modification times (milliseconds since the epoch). */
   async utimes(path: string, atimeMs: number, mtimeMs: number): Promise<void> {
-    await this.at(path, (fid) => this.client.setattr(fid, timesSetattr(atimeMs, mtimeMs)));
+    await this.at(path, (file) => file.setattr(timesSetattr(atimeMs, mtimeMs)));
   }
 
   async statfs(): Promise<{ blocks: number; bfree: number; bsize: number }> {
-    return (await this.client.statfs(this.rootFid)) as { blocks: number; bfree: number; bsize: number };
+    return this.root.statfs();
   }
 }

@@ -2,22 +2,12 @@
 // SharedArrayBuffers as well as ordinary buffers, and never copies `data` fields: a decoded
 // Twrite's data is a view into the request buffer.
 
-import { FieldKind, HEADER_SIZE, Layout, layouts } from './messages.js';
+import { Body, FieldKind, HEADER_SIZE, Layout, Message, Qid, WireType, layouts } from './messages.js';
 
-export interface Qid {
-  type: number;
-  version: number;
-  path: number;
-}
+export type { Qid } from './messages.js';
 
-/** A decoded message body: field name to number, string, Qid, string[], Qid[] or Uint8Array. */
-export type Fields = Record<string, any>;
-
-export interface Message {
-  type: number;
-  tag: number;
-  fields: Fields;
-}
+/** A message body as the codec walks it: its layout says what each value is. */
+type Values = Record<string, unknown>;
 
 /** The message could not be parsed. `tag` is set when the header was readable, so the sender can be answered. */
 export class MalformedMessage extends Error {
@@ -150,7 +140,7 @@ export class Writer {
   data(d: Uint8Array): void { this.u32(d.length); this.bytes.set(d, this.pos); this.pos += d.length; }
 }
 
-function fieldSize(kind: FieldKind, value: any): number {
+function fieldSize(kind: FieldKind, value: unknown): number {
   switch (kind) {
     case 'u8': return 1;
     case 'u16': return 2;
@@ -178,35 +168,37 @@ function readField(r: Reader, kind: FieldKind): unknown {
   }
 }
 
-function writeField(w: Writer, kind: FieldKind, value: any): void {
+function writeField(w: Writer, kind: FieldKind, value: unknown): void {
   switch (kind) {
-    case 'u8': w.u8(value); break;
-    case 'u16': w.u16(value); break;
-    case 'u32': w.u32(value); break;
-    case 'u64': w.u64(value); break;
-    case 's': w.str(value); break;
-    case 'qid': w.qid(value); break;
-    case 's*': w.u16(value.length); for (const s of value) w.str(s); break;
-    case 'qid*': w.u16(value.length); for (const q of value) w.qid(q); break;
-    case 'data': w.data(value); break;
+    case 'u8': w.u8(value as number); break;
+    case 'u16': w.u16(value as number); break;
+    case 'u32': w.u32(value as number); break;
+    case 'u64': w.u64(value as number); break;
+    case 's': w.str(value as string); break;
+    case 'qid': w.qid(value as Qid); break;
+    case 's*': { const a = value as string[]; w.u16(a.length); for (const s of a) w.str(s); break; }
+    case 'qid*': { const a = value as Qid[]; w.u16(a.length); for (const q of a) w.qid(q); break; }
+    case 'data': w.data(value as Uint8Array); break;
   }
 }
 
-function layoutOf(type: number): Layout {
+function layoutOf(type: WireType): Layout {
   const layout = layouts[type];
   if (!layout) throw new Error(`no layout for 9P message type ${type}`);
   return layout;
 }
 
 /** Size in bytes of the whole message, header included. */
-export function messageSize(type: number, fields: Fields): number {
+export function messageSize<M extends WireType>(type: M, fields: Body<M>): number {
+  const values = fields as Values;
   let n = HEADER_SIZE;
-  for (const [name, kind] of layoutOf(type)) n += fieldSize(kind, fields[name]);
+  for (const [name, kind] of layoutOf(type)) n += fieldSize(kind, values[name]);
   return n;
 }
 
 /** Encodes into `out` (allocated when omitted) and returns the message's bytes. */
-export function encodeMessage(type: number, tag: number, fields: Fields, out?: Uint8Array): Uint8Array {
+export function encodeMessage<M extends WireType>(type: M, tag: number, fields: Body<M>, out?: Uint8Array): Uint8Array {
+  const values = fields as Values;
   const size = messageSize(type, fields);
   const bytes = out ? out.subarray(0, size) : new Uint8Array(size);
   if (bytes.length < size) throw new RangeError(`9P message of ${size} bytes does not fit in ${out!.length}`);
@@ -214,7 +206,7 @@ export function encodeMessage(type: number, tag: number, fields: Fields, out?: U
   w.u32(size);
   w.u8(type);
   w.u16(tag);
-  for (const [name, kind] of layoutOf(type)) writeField(w, kind, fields[name]);
+  for (const [name, kind] of layoutOf(type)) writeField(w, kind, values[name]);
   return bytes;
 }
 
@@ -238,13 +230,14 @@ export function decodeMessage(bytes: Uint8Array): Message {
   const layout = layouts[type];
   if (!layout) throw new MalformedMessage(`unknown message type ${type}`, tag);
   const r = new Reader(bytes, tag, HEADER_SIZE);
-  const fields: Fields = {};
+  const fields: Values = {};
   for (const [name, kind] of layout) {
     if (r.remaining === 0 && name === 'datasync') { fields[name] = 0; continue; }
     fields[name] = readField(r, kind);
   }
   if (r.remaining !== 0) throw new MalformedMessage(`${r.remaining} unexpected bytes after the last field`, tag);
-  return { type, tag, fields };
+  // The layout of `type` made the fields, so they have its shape.
+  return { type, tag, fields } as Message;
 }
 
 /** One Treaddir entry: qid[13] offset[8] type[1] name[s]. */
