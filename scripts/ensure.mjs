@@ -38,6 +38,10 @@ const debianNeeds = {
     { pkg: 'wasi-libc', path: '/usr/lib/wasm32-wasi/libc.a', why: 'the C library for the WASI test programs' },
     { pkg: 'libclang-rt-14-dev-wasm32', path: '/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a', why: 'clang\'s wasm32 builtins' },
   ],
+  oci: [
+    { pkg: 'mmdebstrap', path: '/usr/bin/mmdebstrap', why: 'builds the Debian 12 i386 image the OCI tests boot (test/oci/build.sh)' },
+    { pkg: 'arch-test', path: '/usr/bin/arch-test', why: 'lets mmdebstrap check that this machine runs i386 programs' },
+  ],
 };
 
 function installDebianPackages(steps) {

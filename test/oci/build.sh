@@ -86,7 +86,7 @@ echo 'installed by dpkg -i' >"$deb/usr/share/cvm-hello/hello.txt"
 dpkg-deb --root-owner-group -Zgzip --build "$deb" "$OUT/hello_1.0_all.deb" >/dev/null
 
 # --- Debian 12 i386 minbase + python3-minimal --------------------------------------------------
-command -v mmdebstrap >/dev/null || bash "$ROOT/scripts/apt.sh" install mmdebstrap arch-test
+{ command -v mmdebstrap && command -v arch-test; } >/dev/null || bash "$ROOT/scripts/apt.sh" install mmdebstrap arch-test
 # The mirror this machine's apt sources name; only bookworm and bookworm-updates, since the
 # security archive's i386 index has not always matched its Release file.
 mirror=$(apt-get indextargets --no-release-info --format '$(REPO_URI) $(RELEASE) $(COMPONENT)' 'Identifier: Packages' 2>/dev/null |
