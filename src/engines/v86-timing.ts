@@ -1,5 +1,6 @@
-// How the v86 engine lets the emulated CPU sleep. This reaches into v86's internals (named below;
-// their names survive v86's minified build): v86 has no option for it.
+// How the v86 engine lets the emulated CPU sleep, and how it holds the guest's clock while the
+// machine is paused. Both reach into v86's internals (named below; their names survive v86's
+// minified build): v86 has no option for either.
 //
 // v86 runs the guest in slices (its main loop). When the guest halts (HLT: nothing to do until an
 // interrupt), the slice returns how long until the next timer interrupt is due, and v86 sleeps
@@ -21,13 +22,19 @@
 
 import type { V86 } from 'v86';
 
-/** v86's scheduler (`emulator.v86`, src/main.js), as v86 0.5 has it. */
+/** v86's scheduler (`emulator.v86`, src/main.js) and the CPU's TSC (src/cpu.js), as v86 0.5 has them. */
 interface V86Internals {
   /** Schedules `yield_callback(tick)` after `t` ms; `t` is what the last slice returned (0: run on at once). */
   yield(t: number, tick: number): void;
   yield_callback(tick: number): void;
   /** Ends v86's helper worker for sleeping (made with the emulator; destroy() ends it again, harmlessly). */
   unregister_yield(): void;
+  cpu: {
+    set_tsc(low: number, high: number): void;
+    store_current_tsc(): void;
+    /** The TSC as store_current_tsc() left it: low and high 32 bits (a view of the wasm memory). */
+    current_tsc: ArrayLike<number>;
+  };
 }
 
 interface Scheduler {
@@ -41,6 +48,10 @@ const IDLE_TICK_MS = 20;
 
 export class V86Timing {
   private lastActive = performance.now();
+  /** The guest's TSC while it is held (the machine paused), else null. */
+  private held: [low: number, high: number] | null = null;
+
+  private constructor(private readonly v86: V86Internals) {}
 
   /**
    * Takes over v86's sleeping, once the emulator is loaded (`emulator-loaded`) and before it runs.
@@ -51,7 +62,7 @@ export class V86Timing {
     const v86 = (emulator as unknown as { v86?: Partial<V86Internals> }).v86;
     const scheduler = (globalThis as { scheduler?: Scheduler }).scheduler;
     if (!v86 || !isInternals(v86) || typeof scheduler?.postTask !== 'function') return null;
-    const timing = new V86Timing();
+    const timing = new V86Timing(v86);
     v86.unregister_yield();
     v86.yield = (t, tick) => {
       const run = () => {
@@ -77,8 +88,35 @@ export class V86Timing {
   active(): void {
     this.lastActive = performance.now();
   }
+
+  /**
+   * Holds the guest's clock where it is: call with the machine stopped. The TSC (v86 derives it
+   * from the page's clock) then stands still until releaseClock(), so the guest sees no time pass
+   * while paused; a long jump would overflow the kernel's clock arithmetic (beyond ~10 minutes)
+   * and report a soft lockup. Called again while held (before saving the machine's state), it
+   * sets the TSC back to the held value.
+   */
+  holdClock(): void {
+    const cpu = this.v86.cpu;
+    if (this.held) {
+      cpu.set_tsc(...this.held);
+      return;
+    }
+    cpu.store_current_tsc();
+    this.held = [cpu.current_tsc[0]!, cpu.current_tsc[1]!];
+  }
+
+  /** Lets the guest's clock run on from where it was held: call right before the machine runs. */
+  releaseClock(): void {
+    if (!this.held) return;
+    this.v86.cpu.set_tsc(...this.held);
+    this.held = null;
+  }
 }
 
 function isInternals(v86: Partial<V86Internals>): v86 is V86Internals {
-  return typeof v86.yield === 'function' && typeof v86.yield_callback === 'function' && typeof v86.unregister_yield === 'function';
+  const cpu = v86.cpu;
+  return typeof v86.yield === 'function' && typeof v86.yield_callback === 'function' &&
+    typeof v86.unregister_yield === 'function' && typeof cpu?.set_tsc === 'function' &&
+    typeof cpu.store_current_tsc === 'function' && typeof cpu.current_tsc?.[0] === 'number';
 }
