@@ -8,7 +8,7 @@
 // turns hidden), then shown again, its clock compared with the page's; then v86 alone the same way.
 // Prints a markdown section and writes bench/results/idle.md (raw numbers in idle.json).
 //
-//   npm run bench:idle -- [--rounds 3] [--seconds 20] [--settle 30]
+//   npm run bench:idle -- [--rounds 3] [--seconds 20] [--settle 60]
 
 import { mkdirSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
@@ -22,7 +22,7 @@ import { median } from './stats.js';
 declare const guestBench: GuestBenchApi;
 
 const { values } = parseArgs({ options: {
-  rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, settle: { type: 'string', default: '30' },
+  rounds: { type: 'string', default: '3' }, seconds: { type: 'string', default: '20' }, settle: { type: 'string', default: '60' },
 } });
 const ROUNDS = Number(values.rounds);
 /** How long each figure is measured over. */
@@ -30,7 +30,7 @@ const WINDOW_S = Number(values.seconds);
 /**
  * From vm-ready to the first measurement: the prompt's cursor stops blinking after 5 s
  * (src/element/terminal.ts), and V8 keeps compiling the code v86 generates for the guest's
- * kernel for half a minute or so after boot. Measured too, as "settling".
+ * kernel for up to a minute after boot. Measured too, as "settling".
  */
 const SETTLE_S = Number(values.settle);
 /** From page load to the floor's measurement. */

@@ -43,8 +43,12 @@ interface Scheduler {
 
 /** Only timer ticks for this long, and the guest counts as idle. */
 const QUIET_MS = 1000;
-/** While the guest idles, it is woken at most this often (its kernel asks every 4 ms). */
-const IDLE_TICK_MS = 20;
+/**
+ * While the guest idles, it is woken at most this often (its kernel asks every 4 ms). Each wake-up
+ * costs v86 a few hundred microseconds: at 20 a second an idle prompt cost 4.0-4.6% of a core (all
+ * of Chromium's processes), at 50 a second 4.8-5.5%, on a busy 2-core machine (BENCHMARKS.md, "Idle").
+ */
+const IDLE_TICK_MS = 50;
 
 export class V86Timing {
   private lastActive = performance.now();
