@@ -116,7 +116,7 @@ for (const backend of backends) {
   });
 }
 
-test('bad images: another platform, a layer that does not match its digest, the quota running out while unpacking', { skip, timeout: 600000 }, async () => {
+test('bad images: another platform, no guest to boot it, a layer that does not match its digest, the quota running out while unpacking', { skip, timeout: 600000 }, async () => {
   const server = await startServer();
   const profile = newProfileDir();
   try {
@@ -144,6 +144,12 @@ test('bad images: another platform, a layer that does not match its digest, the 
       assert.equal(platform.type, 'error');
       assert.equal(platform.detail.code, 'bad-image');
       assert.match(platform.detail.message, /linux\/amd64.*runs linux\/386 images only.*container2wasm/s);
+
+      // No guest to boot it: said before the share opens.
+      const noGuest = await failure({ src: '/test/oci/out/busybox/', 'opfs-root': '/no-guest', guest: '' });
+      assert.equal(noGuest.type, 'error');
+      assert.equal(noGuest.detail.code, 'bad-arguments');
+      assert.match(noGuest.detail.message, /set the guest attribute/);
 
       const digest = await failure({ src: '/test/oci/out/busybox-bad-digest/', 'opfs-root': '/bad-digest' });
       assert.equal(digest.type, 'error', 'a damaged image is never booted');
