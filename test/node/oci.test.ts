@@ -85,16 +85,11 @@ for (const backend of backends) {
       let b = await openElementPage(profile, server, 'chromium');
       try {
         await boot(b, attributes);
-        const times = await b.page.evaluate(() => ({ ready: vmHarness.eventTime('vm-ready') }));
-        console.log(`${backend}: Debian first start (unpack and boot) to vm-ready in ${Math.round(times.ready! / 1000)} s`);
         assert.match(await run(b, 'cat /etc/os-release'), /PRETTY_NAME="Debian GNU\/Linux 12 \(bookworm\)"/);
         assert.equal(await run(b, "python3 -c 'print(6*7)'"), '42\n');
         // cp -a lists each file's extended attributes through a fid of its own, which must be
         // clunked on the root's worker: else the guest's next use of that fid number fails (EBADF).
         assert.equal(await run(b, 'cp -a /etc/os-release /tmp/ && ls / >/dev/null && cmp /etc/os-release /tmp/os-release && rm /tmp/os-release && echo copied'), 'copied\n');
-        // Timings for docs/oci.md: python3 started twice, then dpkg -l (bash's time, seconds).
-        const timed = await run(b, 'TIMEFORMAT=%R; for i in 1 2; do { time python3 -c pass; } 2>&1; done; { time dpkg -l | wc -l; } 2>&1');
-        console.log(`${backend}: python3 -c pass, dpkg -l | wc -l, its time: ${timed.trim().split('\n').join(' / ')} s`);
         const deb = Array.from(readFileSync(`${repo}test/oci/out/hello_1.0_all.deb`));
         await b.page.evaluate((bytes) => vmHarness.element().fs.writeFile('hello.deb', new Uint8Array(bytes)), deb);
         await run(b, 'dpkg -i /mnt/opfs/hello.deb >/dev/null && echo "edited in /etc" >> /etc/issue');
@@ -105,8 +100,6 @@ for (const backend of backends) {
       b = await openElementPage(profile, server, 'chromium');
       try {
         await boot(b, attributes);
-        const ready = await b.page.evaluate(() => vmHarness.eventTime('vm-ready'));
-        console.log(`${backend}: Debian later start to vm-ready in ${Math.round(ready! / 1000)} s`);
         assert.match(await run(b, 'dpkg -s cvm-hello'), /Status: install ok installed/);
         assert.equal(await run(b, 'cat /usr/share/cvm-hello/hello.txt; tail -n 1 /etc/issue'), 'installed by dpkg -i\nedited in /etc\n');
       } finally {
