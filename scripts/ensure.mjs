@@ -7,6 +7,7 @@
 //   firefox   Debian's firefox-esr, the second browser the tests and benchmarks drive
 //   wasi      clang, lld, wasi-libc and the wasm32 builtins, to compile the WASI test programs
 //   guest     the default x86 guest in guest/out (guest/build.sh decides what is stale)
+//   oci       the OCI image fixtures in test/oci/out (test/oci/build.sh; needs the guest's busybox .deb)
 // Debian packages missing for all the steps asked are installed in one apt run (scripts/apt.sh).
 // Plain JavaScript with no dependencies, since it runs before any package is installed.
 import { execFileSync } from 'node:child_process';
@@ -36,6 +37,10 @@ const debianNeeds = {
     { pkg: 'lld', path: '/usr/bin/wasm-ld', why: 'the wasm linker for the WASI test programs' },
     { pkg: 'wasi-libc', path: '/usr/lib/wasm32-wasi/libc.a', why: 'the C library for the WASI test programs' },
     { pkg: 'libclang-rt-14-dev-wasm32', path: '/usr/lib/llvm-14/lib/clang/14.0.6/lib/wasi/libclang_rt.builtins-wasm32.a', why: 'clang\'s wasm32 builtins' },
+  ],
+  oci: [
+    { pkg: 'mmdebstrap', path: '/usr/bin/mmdebstrap', why: 'builds the Debian 12 i386 image the OCI tests boot (test/oci/build.sh)' },
+    { pkg: 'arch-test', path: '/usr/bin/arch-test', why: 'lets mmdebstrap check that this machine runs i386 programs' },
   ],
 };
 
@@ -77,10 +82,20 @@ function ensureGuest() {
   }
 }
 
+function ensureOciFixtures() {
+  try {
+    run('bash', [join(root, 'test', 'oci', 'build.sh')]);
+  } catch {
+    console.error('Could not build the OCI image fixtures (see the messages above; test/oci/build.sh says what it needs).');
+    process.exit(1);
+  }
+}
+
 const steps = process.argv.slice(2);
 for (const step of steps) {
-  if (!['deps', 'guest', ...Object.keys(debianNeeds)].includes(step)) throw new Error(`unknown set-up step ${step}`);
+  if (!['deps', 'guest', 'oci', ...Object.keys(debianNeeds)].includes(step)) throw new Error(`unknown set-up step ${step}`);
 }
 installDebianPackages(steps);
 if (steps.includes('deps')) ensureDeps();
-if (steps.includes('guest')) ensureGuest();
+if (steps.includes('guest') || steps.includes('oci')) ensureGuest();
+if (steps.includes('oci')) ensureOciFixtures();

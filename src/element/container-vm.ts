@@ -14,6 +14,7 @@ import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
 import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm } from './vm-launch.js';
+import { resetRoots } from '../oci/roots.js';
 import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
 import { ImportSource, captureDrop } from '../transfer/file-import.js';
@@ -91,6 +92,8 @@ export class ContainerVm extends LitElement {
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
     network: { type: String, reflect: true },
+    guest: { type: String, reflect: true },
+    fresh: { type: Boolean, reflect: true },
     corsProxy: { type: String, attribute: 'cors-proxy', reflect: true },
     assetBase: { type: String, attribute: 'asset-base', reflect: true },
     theme: { type: String, reflect: true },
@@ -100,7 +103,10 @@ export class ContainerVm extends LitElement {
 
   static override styles = elementStyles;
 
-  /** The image: a v86 manifest (.json) or a container2wasm image (.wasm). Setting it (re)starts the VM when autostart is on. */
+  /**
+   * The image: a v86 manifest (.json), an OCI image (a layout folder's URL ending in "/", or a .tar
+   * of one; linux/386) or a container2wasm image (.wasm). Setting it (re)starts the VM when autostart is on.
+   */
   declare src: string;
   /** auto (from src), v86 or wasi. */
   declare engine: 'auto' | 'v86' | 'wasi';
@@ -128,6 +134,10 @@ export class ContainerVm extends LitElement {
    * page's fetch(); a Wisp relay's URL (wss://relay.example.org/): TCP through that relay.
    */
   declare network: string;
+  /** OCI images: the v86 guest that boots them (its manifest's URL, as guest/build.sh makes it). */
+  declare guest: string;
+  /** OCI images: every start begins from the image's pristine root file system (what reset() does). */
+  declare fresh: boolean;
   /** network="fetch": a CORS proxy's URL prefix, to which each encoded target URL is appended. */
   declare corsProxy: string;
   /**
@@ -202,6 +212,8 @@ export class ContainerVm extends LitElement {
     this.snapshot = '';
     this.persist = false;
     this.network = '';
+    this.guest = '';
+    this.fresh = false;
     this.corsProxy = '';
     this.assetBase = '';
     this.theme = 'auto';
@@ -301,6 +313,21 @@ export class ContainerVm extends LitElement {
     await this.start();
   }
 
+  /**
+   * OCI images: returns the root file system to the image's pristine state. A running VM stops,
+   * its root is removed, and it starts again unpacking the image afresh; the share is untouched.
+   */
+  async reset(): Promise<void> {
+    const wasRunning = !!this.vm || !!this.starting;
+    await this.queue(async () => {
+      await this.stopVm('stopped');
+      // The share's lock also guards its roots: no other tab is using them.
+      await this.openStorage();
+      await resetRoots(this.opfsRoot);
+    });
+    if (wasRunning) await this.start();
+  }
+
   /** This site's storage use and quota (all of its storage: shares, snapshots, caches). */
   async storageUsage(): Promise<StorageUsage> {
     this.usage = await storageUsage();
@@ -315,6 +342,7 @@ export class ContainerVm extends LitElement {
    */
   async saveSnapshot(): Promise<SavedSnapshot> {
     const vm = this.vm;
+    if (vm?.root) throw new VmError('snapshot-failed', 'snapshots are not made of VMs running an OCI image: they boot from their root file system each time.');
     if (!vm?.image || this.state !== 'running') {
       throw new VmError('snapshot-failed', 'saveSnapshot() needs a running v86 VM whose shell is ready: call it after vm-ready.');
     }
@@ -439,10 +467,11 @@ export class ContainerVm extends LitElement {
     try {
       this.setState('loading', 'Starting…');
       const network = parseNetwork(this.network, this.corsProxy);
-      checkLaunch(this.src, this.engine, network);
+      checkLaunch(this.src, this.engine, network, this.guest);
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();
+      if (this.fresh) await resetRoots(this.opfsRoot);
       this.marker.reset();
       const agent = new GuestAgent((line) => this.vm?.engine.agent(line));
       const size = this.terminal?.size ?? { cols: 80, rows: 24 };
@@ -451,13 +480,14 @@ export class ContainerVm extends LitElement {
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
         network,
         assets: this.requireAssets(), host, terminalSize: size, snapshot,
+        opfsRoot: this.opfsRoot, backend: this.backend, guest: this.guest, onNoSpace: () => this.quotaExceeded(),
       }, {
         output: (data) => this.guestOutput(vm, data),
         agentOutput: (data) => agent.receive(data),
         progress: (what, loaded, total) => {
           const name = what.split('/').pop() ?? what;
           this.progressFraction = total ? loaded / total : null;
-          this.setState('loading', progressText('Downloading', name, loaded, total));
+          this.setState('loading', what === 'unpack' ? progressText('Unpacking', 'the image', loaded, total) : progressText('Downloading', name, loaded, total));
           this.emit<ProgressDetail>('progress', { what, loaded, total });
         },
         started: () => this.vmStarted(vm),
@@ -584,6 +614,7 @@ export class ContainerVm extends LitElement {
       this.agent = null;
     }
     await this.share.disconnect(vm.endpoint);
+    await vm.root?.close().catch(() => undefined);
   }
 
   /** The open share (opened on first use); a failure to open it fires one `error`. */

@@ -7,6 +7,10 @@ import { NetworkConfig, V86Image } from '../engines/v86-protocol.js';
 import { RunningEngine, startV86 } from '../engines/v86-host.js';
 import { WasiEvents, startWasi } from '../engines/wasi-host.js';
 import { VmError } from '../errors.js';
+import { Backend } from '../storage/storage-protocol.js';
+import { isOciSource } from '../oci/image.js';
+import { launchScript } from '../oci/launch.js';
+import { openRoot } from '../oci/roots.js';
 import { EngineKind, engineFor, loadV86Manifest } from './image.js';
 import { Snapshot, imageKey } from './snapshot-store.js';
 import { splitWords } from './words.js';
@@ -35,6 +39,13 @@ export interface LaunchRequest {
   network: NetworkConfig | null;
   assets: ElementAssets;
   host: StorageHost;
+  /** The share's OPFS directory and server: an OCI image's root is kept per share, served by the same backend. */
+  opfsRoot: string;
+  backend: Backend;
+  /** The v86 guest (manifest URL) that boots an OCI image: its kernel and initramfs. */
+  guest: string;
+  /** A write to an OCI image's root failed for want of quota. */
+  onNoSpace: () => void;
   terminalSize: { cols: number; rows: number };
   /** The stored snapshot (being read), when snapshot="auto". */
   snapshot: Promise<Snapshot | null> | null;
@@ -49,11 +60,13 @@ export interface LaunchedVm {
   image: V86Image | null;
   /** The snapshot it resumed from, if it did. */
   resumed: Snapshot | null;
+  /** An OCI image's root file system: its storage worker, closed when the VM stops. */
+  root: StorageHost | null;
 }
 
 /** The engine `src` needs, checked before anything starts. */
 function engineKind(src: string, engine: string): EngineKind {
-  if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json) or a container2wasm image (.wasm).');
+  if (!src) throw new VmError('bad-image', 'Set the src attribute to a v86 image manifest (.json), an OCI image (a layout folder ending in "/", or a .tar of one) or a container2wasm image (.wasm).');
   if (engine === 'auto') return engineFor(src);
   if (engine !== 'v86' && engine !== 'wasi') throw new VmError('bad-image', `Unknown engine "${engine}": use auto, v86 or wasi.`);
   return engine;
@@ -61,11 +74,14 @@ function engineKind(src: string, engine: string): EngineKind {
 
 /**
  * The attributes a launch reads, checked before the share opens (a bad value then costs no lock):
- * the engine for `src`, and a network only where the engine has one.
+ * the engine for `src`, a network only where the engine has one, a guest for an OCI image.
  */
-export function checkLaunch(src: string, engine: string, network: NetworkConfig | null): EngineKind {
+export function checkLaunch(src: string, engine: string, network: NetworkConfig | null, guest: string): EngineKind {
   const kind = engineKind(src, engine);
   if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
+  if (kind === 'v86' && isOciSource(src) && !guest) {
+    throw new VmError('bad-arguments', 'An OCI image needs a v86 guest to boot it: set the guest attribute to its manifest (guest/out/manifest.json, built by guest/build.sh).');
+  }
   return kind;
 }
 
@@ -74,7 +90,7 @@ export function checkLaunch(src: string, engine: string, network: NetworkConfig 
  * caller has the returned handle.
  */
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const kind = checkLaunch(r.src, r.engine, r.network);
+  const kind = checkLaunch(r.src, r.engine, r.network, r.guest);
   if (kind === 'wasi') {
     const args = splitWords(r.args);
     const env = splitWords(r.env);
@@ -84,8 +100,9 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     const engine = startWasi(r.assets.wasiWorker, {
       src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
     }, events);
-    return { kind, engine, endpoint, image: null, resumed: null };
+    return { kind, engine, endpoint, image: null, resumed: null, root: null };
   }
+  if (isOciSource(r.src)) return launchOci(r, events);
   // The network card is part of the machine: with it on the command line, a snapshot resumes
   // only on a machine that has a card if and only if the one it was saved on had one.
   const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}${r.network ? ' cvm.net=virtio' : ''}`);
@@ -94,5 +111,27 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
   const endpoint = await r.host.connect(16, undefined, resumed?.session);
   const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state, r.network ?? undefined);
-  return { kind, engine, endpoint, image, resumed };
+  return { kind, engine, endpoint, image, resumed, root: null };
+}
+
+/**
+ * An OCI image: its root unpacked into OPFS (once per digest and share), then the guest boots
+ * with that root and the share on its one 9P device (root-mux.ts). No snapshots: a boot each time.
+ */
+async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
+  const image = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
+  const root = await openRoot({
+    src: new URL(r.src, location.href).href, opfsRoot: r.opfsRoot, backend: r.backend, storageWorker: r.assets.storageWorker,
+    onNoSpace: r.onNoSpace, progress: events.progress,
+  });
+  try {
+    const launch = launchScript(root.config, r.args.trim() ? splitWords(r.args) : null, r.src);
+    const rootEndpoint = await root.host.connect(16);
+    const endpoint = await r.host.connect(16);
+    const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, undefined, r.network ?? undefined, { endpoint: rootEndpoint, launch });
+    return { kind: 'v86', engine, endpoint, image: null, resumed: null, root: root.host };
+  } catch (e) {
+    await root.host.close().catch(() => undefined);
+    throw e;
+  }
 }

@@ -7,6 +7,7 @@ import { V86 } from 'v86';
 import { ChannelEndpoint } from '../channel/layout.js';
 import { Slot, ringDoorbell, slotsOf } from '../channel/slot.js';
 import { FromV86Engine, NetworkConfig, ToV86Engine, V86Image } from './v86-protocol.js';
+import { NinePTarget, RootMux } from './root-mux.js';
 import { attachNetwork, networkOptions } from './v86-network.js';
 
 /** Serial output is gathered for this long before it is posted, so a screenful is one message. */
@@ -26,7 +27,7 @@ const SYNC_ANSWER_MS = 20;
  * The guest's virtio-9p requests to the storage worker over the channel: one slot per request in
  * flight, waited for synchronously for up to SYNC_ANSWER_MS, then asynchronously.
  */
-class Share9p {
+class Share9p implements NinePTarget {
   private readonly free: Slot[];
   private readonly queued: (() => void)[] = [];
   private readonly doorbell: Int32Array;
@@ -88,7 +89,7 @@ class Share9p {
 
 export class V86Engine {
   private emulator: V86 | null = null;
-  private share: Share9p | null = null;
+  private share: NinePTarget | null = null;
   private output: number[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private agentOutput: number[] = [];
@@ -98,10 +99,13 @@ export class V86Engine {
 
   handle(msg: ToV86Engine): void {
     switch (msg.type) {
-      case 'start':
-        this.share = new Share9p(msg.share, (message) => this.post({ type: 'error', code: 'storage-failed', message }));
+      case 'start': {
+        const fail = (message: string) => this.post({ type: 'error', code: 'storage-failed', message });
+        const share = new Share9p(msg.share, fail);
+        this.share = msg.root ? new RootMux(new Share9p(msg.root.endpoint, fail), share, new TextEncoder().encode(msg.root.launch)) : share;
         this.start(msg.image, msg.wasmUrl, this.share, msg.initialState, msg.network);
         break;
+      }
       case 'input': this.emulator?.serial0_send(msg.data); break;
       case 'agent': this.emulator?.serial_send_bytes(1, this.encoder.encode(`${msg.line}\n`)); break;
       case 'pause-and-save': void this.pauseAndSave(); break;
@@ -128,7 +132,7 @@ export class V86Engine {
     }
   }
 
-  private start(image: V86Image, wasmUrl: string, share: Share9p, initialState?: ArrayBuffer, network?: NetworkConfig): void {
+  private start(image: V86Image, wasmUrl: string, share: NinePTarget, initialState?: ArrayBuffer, network?: NetworkConfig): void {
     const emulator = new V86({
       wasm_path: wasmUrl,
       bios: { url: image.bios },

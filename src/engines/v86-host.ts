@@ -1,7 +1,7 @@
 // The page's side of the v86 engine: starts its worker and turns its messages into callbacks.
 
 import { ChannelEndpoint } from '../channel/layout.js';
-import { FromV86Engine, NetworkConfig, ToV86Engine, V86Image } from './v86-protocol.js';
+import { FromV86Engine, NetworkConfig, OciRoot, ToV86Engine, V86Image } from './v86-protocol.js';
 import { VmError } from '../errors.js';
 import { explainWorkerFailure, startModuleWorker } from '../module-worker.js';
 
@@ -26,9 +26,9 @@ export interface RunningEngine {
 
 /**
  * Starts v86 on the image, or from `initialState` (a saved machine state of the same image), with
- * a network card when `network` is given.
+ * a network card when `network` is given, and an OCI image's root file system when `root` is.
  */
-export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents, initialState?: ArrayBuffer, network?: NetworkConfig): RunningEngine {
+export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: ChannelEndpoint, events: EngineEvents, initialState?: ArrayBuffer, network?: NetworkConfig, root?: OciRoot): RunningEngine {
   const worker = startModuleWorker(workerUrl, 'container-vm v86');
   const send = (msg: ToV86Engine, transfer: Transferable[] = []) => worker.postMessage(msg, transfer);
   let stopped: (() => void) | null = null;
@@ -55,7 +55,7 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
     if (e.message) events.error(new VmError('engine-failed', `the v86 worker failed: ${e.message}`));
     else void explainWorkerFailure(workerUrl, 'v86 worker').then(events.error);
   };
-  send({ type: 'start', image, wasmUrl: wasmUrl.href, share, ...(initialState ? { initialState } : {}), ...(network ? { network } : {}) }, initialState ? [initialState] : []);
+  send({ type: 'start', image, wasmUrl: wasmUrl.href, share, ...(initialState ? { initialState } : {}), ...(network ? { network } : {}), ...(root ? { root } : {}) }, initialState ? [initialState] : []);
   const encoder = new TextEncoder();
   return {
     input(data: string) {

@@ -18,8 +18,15 @@ export type NetworkConfig =
   | { kind: 'fetch'; corsProxy?: string }
   | { kind: 'wisp'; url: string };
 
+/** An OCI image's root file system, served beside the share through one 9P device (root-mux.ts). */
+export interface OciRoot {
+  endpoint: ChannelEndpoint;
+  /** The launch file: what the guest's init runs (src/oci/launch.ts). */
+  launch: string;
+}
+
 export type ToV86Engine =
-  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer; network?: NetworkConfig }
+  | { type: 'start'; image: V86Image; wasmUrl: string; share: ChannelEndpoint; initialState?: ArrayBuffer; network?: NetworkConfig; root?: OciRoot }
   | { type: 'input'; data: string }
   /** One line for the guest agent, on the guest's second serial port (src/element/guest-agent.ts). */
   | { type: 'agent'; line: string }
