@@ -494,7 +494,7 @@ export class ContainerVm extends LitElement {
     try {
       this.setState('loading', 'Starting…');
       const network = parseNetwork(this.network, this.corsProxy);
-      checkLaunch(this.src, this.engine, network);
+      checkLaunch(this.src, this.engine, network, this.guest);
       // Read while the share opens: the snapshot is the slow part of a resume.
       const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
       const { host } = await this.openStorage();

@@ -74,11 +74,14 @@ function engineKind(src: string, engine: string): EngineKind {
 
 /**
  * The attributes a launch reads, checked before the share opens (a bad value then costs no lock):
- * the engine for `src`, and a network only where the engine has one.
+ * the engine for `src`, a network only where the engine has one, a guest for an OCI image.
  */
-export function checkLaunch(src: string, engine: string, network: NetworkConfig | null): EngineKind {
+export function checkLaunch(src: string, engine: string, network: NetworkConfig | null, guest: string): EngineKind {
   const kind = engineKind(src, engine);
   if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
+  if (kind === 'v86' && isOciSource(src) && !guest) {
+    throw new VmError('bad-arguments', 'An OCI image needs a v86 guest to boot it: set the guest attribute to its manifest (guest/out/manifest.json, built by guest/build.sh).');
+  }
   return kind;
 }
 
@@ -87,7 +90,7 @@ export function checkLaunch(src: string, engine: string, network: NetworkConfig 
  * caller has the returned handle.
  */
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const kind = checkLaunch(r.src, r.engine, r.network);
+  const kind = checkLaunch(r.src, r.engine, r.network, r.guest);
   if (kind === 'wasi') {
     const args = splitWords(r.args);
     const env = splitWords(r.env);
@@ -116,7 +119,6 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
  * with that root and the share on its one 9P device (root-mux.ts). No snapshots: a boot each time.
  */
 async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  if (!r.guest) throw new VmError('bad-arguments', 'An OCI image needs a v86 guest to boot it: set the guest attribute to its manifest (guest/out/manifest.json, built by guest/build.sh).');
   const image = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
   const root = await openRoot({
     src: new URL(r.src, location.href).href, opfsRoot: r.opfsRoot, backend: r.backend, storageWorker: r.assets.storageWorker,

@@ -8,6 +8,7 @@
 // Linux lets a virtio-9p device be mounted only once, so the two trees must come through one
 // session. Each fid belongs to one storage worker from the walk that made it; messages pass
 // through unchanged, except walks from the top directory, which start at that worker's root fid.
+// A Txattrwalk's newfid, like a walk's, belongs to the worker that answered it.
 // Tlink, which the stores answer EOPNOTSUPP, becomes a copy of the file (see linkByCopy).
 // The share's qid paths get bit 52 set, so that no file of the share has the inode number of a
 // file of the root (the stores number inodes with 52-bit values; 2^53 is still exact in JS).
@@ -85,6 +86,15 @@ export class RootMux implements NinePTarget {
         return part === undefined ? answer(MessageType.Rflush, {}) : this.forward(part, request, reply);
       }
       case MessageType.Twalk: return this.walk(m.fields, request, reply, answer, error);
+      case MessageType.Txattrwalk: {
+        // Its newfid (to read the attribute through) belongs to the worker that made it.
+        const { fid, newfid } = m.fields;
+        const kind = this.synthetic.get(fid);
+        if (kind) return this.syntheticCall(kind, m, fid, answer, error);
+        const part = this.owner.get(fid);
+        if (part === undefined) return error(Errno.EBADF);
+        return this.forward(part, request, reply, (r) => { if (r[4] === MessageType.Rxattrwalk) this.owner.set(newfid, part); });
+      }
       case MessageType.Trename: return this.twoFids(m.fields.fid, m.fields.dfid, request, reply, error);
       case MessageType.Trenameat: return this.twoFids(m.fields.oldDirFid, m.fields.newDirFid, request, reply, error);
       case MessageType.Tlink: {

@@ -21,12 +21,12 @@ export function launchScript(config: ImageConfig, args: string[] | null, src: st
   const command = [...(config.Entrypoint ?? []), ...(args ?? config.Cmd ?? [])];
   if (command.length === 0) throw new VmError('bad-arguments', `the image ${src} names no Entrypoint or Cmd: give the command to run in the args attribute.`);
   const env = config.Env ?? [];
-  if (!env.some((e) => e.startsWith('PATH='))) env.unshift(DEFAULT_PATH);
+  const withPath = env.some((e) => e.startsWith('PATH=')) ? env : [DEFAULT_PATH, ...env];
   return [
     `cvm_hostname=${quote(config.Hostname || 'container-vm')}`,
     `cvm_workdir=${quote(config.WorkingDir || '/')}`,
     `cvm_user=${quote(config.User ?? '')}`,
-    `cvm_env() { "$@" ${env.map(quote).join(' ')}; }`,
+    `cvm_env() { "$@" ${withPath.map(quote).join(' ')}; }`,
     `cvm_cmd() { "$@" ${command.map(quote).join(' ')}; }`,
     '',
   ].join('\n');

@@ -12,12 +12,10 @@
 import { StorageHost } from '../storage/storage-host.js';
 import { Backend } from '../storage/storage-protocol.js';
 import { VmError } from '../errors.js';
-import { FsError } from '../wire/errno.js';
+import { Errno, FsError } from '../wire/errno.js';
 import { ImageConfig, OciImage, layerTar, openImage } from './image.js';
 import { ShareTree } from './share-tree.js';
 import { applyLayer } from './unpack.js';
-
-const ENOSPC = 28;
 
 export interface RootOptions {
   src: string;
@@ -70,7 +68,7 @@ export async function resetRoots(opfsRoot: string): Promise<void> {
 
 function isNoSpace(e: unknown): boolean {
   const { name, code } = (e ?? {}) as { name?: string; code?: string };
-  return (e instanceof FsError && e.errno === ENOSPC) || name === 'QuotaExceededError' || code === 'quota-exceeded';
+  return (e instanceof FsError && e.errno === Errno.ENOSPC) || name === 'QuotaExceededError' || code === 'quota-exceeded';
 }
 
 /**

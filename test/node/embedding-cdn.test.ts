@@ -1,6 +1,7 @@
 // The element loaded as a page loads it from a CDN: dist/ on one site (127.0.0.1, sending CORS
 // and Cross-Origin-Resource-Policy headers as public CDNs do), the page on another (localhost,
-// cross-origin isolated). Workers, chunks, v86.wasm and l1.wasm all come from the CDN. A CDN
+// cross-origin isolated). Workers, chunks, v86.wasm and l1.wasm all come from the CDN, and so do a c2w
+// image and an OCI image with its guest in two of the tests. A CDN
 // without those headers gets one assets-unreachable error that says which headers fix it.
 
 import { test } from 'node:test';
@@ -105,5 +106,22 @@ test('from a CDN: a container2wasm image in chunks, served by the CDN too, runs,
     for (let i = 0; i < 100 && revalidation().length < 1 + image.chunks.length; i++) await new Promise((r) => setTimeout(r, 100));
     assert.deepEqual(revalidation().sort(), [image.manifest, ...image.chunks].map((u) => `HEAD ${u} 200`).sort());
     assert.deepEqual(cdnRequests.filter((r) => r.startsWith('OPTIONS')), []);
+  }, (cdn) => `${cdn.origin}/cdn/container-vm/container-vm.js`);
+});
+
+test('from a CDN: an OCI image and the guest that boots it, served by the CDN too, boot without a preflight', { timeout: 600000, skip: !existsSync(`${repo}test/oci/out/stamp`) && 'run bash test/oci/build.sh (npm test does)' }, async () => {
+  await withSites(CDN_HEADERS, async (_page, cdn, b, cdnRequests) => {
+    await b.page.evaluate((a) => vmHarness.create(a), {
+      src: `${cdn.origin}/test/oci/out/busybox/`, guest: `${cdn.origin}/guest/out/manifest.json`, 'opfs-root': '/cdn-oci',
+    });
+    const ready = await b.page.evaluate(() => vmHarness.waitForEvent('vm-ready', 400000)) as { type: string; detail: unknown };
+    assert.equal(ready.type, 'vm-ready', JSON.stringify(ready));
+    await b.page.evaluate(() => vmHarness.waitForOutput('cmd ran in /home/app', 60000));
+    const r = await b.page.evaluate(() => vmHarness.run('cat /etc/kept.txt; echo from-the-image > /mnt/opfs/oci.txt', 120000));
+    assert.deepEqual(r, { status: 0, out: 'kept from the lower layer\n' });
+    assert.equal(await b.page.evaluate(() => vmHarness.readText('oci.txt')), 'from-the-image\n');
+    assert.ok(cdnRequests.some((q) => q.startsWith('GET /test/oci/out/busybox/index.json')), cdnRequests.join('\n'));
+    assert.ok(cdnRequests.some((q) => q.startsWith('GET /guest/out/bzImage')), cdnRequests.join('\n'));
+    assert.deepEqual(cdnRequests.filter((q) => q.startsWith('OPTIONS')), []);
   }, (cdn) => `${cdn.origin}/cdn/container-vm/container-vm.js`);
 });

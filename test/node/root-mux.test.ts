@@ -77,6 +77,12 @@ class FakeServer implements NinePTarget {
         if (m.fields.valid & 2) file.uid = m.fields.uid;
         return answer(MessageType.Rsetattr);
       }
+      case MessageType.Txattrwalk: {
+        const from = this.fids.get(m.fields.fid);
+        if (from === undefined) return error(9);
+        this.fids.set(m.fields.newfid, from);
+        return answer(MessageType.Rxattrwalk, { size: 0 });
+      }
       case MessageType.Tclunk: this.fids.delete(m.fields.fid); return answer(MessageType.Rclunk);
       case MessageType.Tlink: return error(95);
       default: return error(38);
@@ -156,4 +162,18 @@ test('RootMux: Tlink, which the stores refuse, becomes a copy with the mode and 
   assert.deepEqual([copy.mode, copy.uid, copy.gid], [0o100640, 7, 8]);
   assert.equal(ecode(await call(MessageType.Tlink, { dfid: 2, fid: 3, name: 'notes-old' })), 17, 'EEXIST as link() gives');
   assert.equal([...share.fids.keys()].filter((fid) => fid > 0xffff0000).length, 1, "only the mux's root fid stays");
+});
+
+test('RootMux: a Txattrwalk\'s newfid belongs to its worker: clunked there, so the guest can use the number again', async () => {
+  const { root, call } = setUp();
+  await call(MessageType.Tversion, { msize: 512000, version: '9P2000.L' });
+  await call(MessageType.Tattach, { fid: 1, afid: NOFID, uname: 'root', aname: '', nUname: 0 });
+  await call(MessageType.Twalk, { fid: 1, newfid: 2, names: ['root', 'etc-file'] });
+  // listxattr: the size first, then the fid is clunked.
+  assert.equal(fieldsOf(await call(MessageType.Txattrwalk, { fid: 2, newfid: 3, name: '' }), MessageType.Rxattrwalk).size, 0);
+  assert.equal(root.fids.get(3), 'etc-file');
+  assert.equal((await call(MessageType.Tclunk, { fid: 3 })).type, MessageType.Rclunk);
+  assert.equal(root.fids.has(3), false);
+  assert.equal(fieldsOf(await call(MessageType.Twalk, { fid: 1, newfid: 3, names: ['root', 'etc-file'] }), MessageType.Rwalk).qids.length, 2);
+  assert.equal(ecode(await call(MessageType.Txattrwalk, { fid: 1, newfid: 4, name: '' })), 95, 'the top directory has no attributes');
 });

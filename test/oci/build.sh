@@ -9,7 +9,7 @@
 #   busybox-amd64/     its layers and config labelled linux/amd64 (bad-image)
 #   busybox-bad-digest/ its first layer named by a digest its bytes do not have (bad-image)
 # A fixture is rebuilt when it is missing or this script changed. Needs root for mmdebstrap's
-# root mode, and the busybox .deb that guest/build.sh downloads (run that first).
+# root mode, and the busybox .deb that guest/build.sh downloads (run here if it is missing).
 #
 # Usage: bash test/oci/build.sh [--force]
 set -euo pipefail
@@ -36,9 +36,14 @@ layout() { node "$ROOT/scripts/oci-layout.mjs" "$@" >&2; }
 pack() { tar --sort=name --numeric-owner --mtime=@$SOURCE_DATE_EPOCH --format=gnu -cf "$1" -C "$2" .; }
 
 # --- busybox: two layers ----------------------------------------------------------------------
-busybox_deb=$(ls "$ROOT"/guest/.cache/debs/busybox-static_*_i386.deb 2>/dev/null | head -n 1) ||
-	true
-[[ -n $busybox_deb ]] || die "no busybox-static i386 .deb in guest/.cache/debs: run bash guest/build.sh first"
+find_busybox() { ls "$ROOT"/guest/.cache/debs/busybox-static_*_i386.deb 2>/dev/null | head -n 1; }
+busybox_deb=$(find_busybox) || true
+if [[ -z $busybox_deb ]]; then
+	# The default guest's build downloads it (and does nothing else if the guest is up to date).
+	bash "$ROOT/guest/build.sh" >&2
+	busybox_deb=$(find_busybox) || true
+fi
+[[ -n $busybox_deb ]] || die "no busybox-static i386 .deb in guest/.cache/debs after bash guest/build.sh"
 dpkg-deb -x "$busybox_deb" "$WORK/bb"
 lower=$WORK/lower upper=$WORK/upper
 mkdir -p "$lower"/{bin,etc,opq,tmp,root,home/app} "$upper"/{etc,opq,home/app}

@@ -11,7 +11,8 @@ const elementModule = params.get('module') ?? '/build/src/container-vm.js';
 let vm: ContainerVm | null = null;
 let output = '';
 let nextMarker = 1;
-const events: { type: string; detail: unknown }[] = [];
+/** Each event with its time in ms from create(). */
+const events: { type: string; detail: unknown; at: number }[] = [];
 const eventTimes = new Map<string, number>();
 let createdAt = 0;
 
@@ -36,7 +37,7 @@ const vmHarness = {
     for (const [k, v] of Object.entries(attributes)) vm.setAttribute(k, v);
     for (const type of ['opfs-ready', 'vm-ready', 'error', 'exit', 'progress']) {
       vm.addEventListener(type, (e) => {
-        events.push({ type, detail: (e as CustomEvent).detail });
+        events.push({ type, detail: (e as CustomEvent).detail, at: performance.now() - createdAt });
         if (!eventTimes.has(type)) eventTimes.set(type, performance.now() - createdAt);
       });
     }
@@ -44,10 +45,10 @@ const vmHarness = {
     document.body.append(vm);
     await vm.updateComplete;
   },
-  events: () => events.map((e) => (e.type === 'progress' ? { type: e.type, detail: null } : e)),
+  events: () => events.map((e) => ({ type: e.type, detail: e.type === 'progress' ? null : e.detail })),
   progressEvents: () => events.filter((e) => e.type === 'progress').length,
-  /** The details of the progress events so far. */
-  progressDetails: () => events.filter((e) => e.type === 'progress').map((e) => e.detail as { what: string; loaded: number; total: number }),
+  /** The details of the progress events so far, each with its time in ms from create(). */
+  progressDetails: () => events.filter((e) => e.type === 'progress').map((e) => ({ ...e.detail as { what: string; loaded: number; total: number }, at: e.at })),
   async waitForEvent(type: string, timeoutMs = 120000): Promise<unknown> {
     await waitFor(() => events.some((e) => e.type === type || e.type === 'error'), timeoutMs, `the ${type} event`);
     const hit = events.find((e) => e.type === type) ?? events.find((e) => e.type === 'error');
