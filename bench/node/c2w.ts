@@ -22,6 +22,7 @@ import { parseArgs } from 'node:util';
 import { rollup, RollupOptions, OutputOptions } from 'rollup';
 import { RunningBrowser, Server, launch, newProfileDir, removeProfileDir, startServer } from '../../test/node/support/browser.js';
 import { c2wImage, chunkedImage, fixtureMissing } from '../../test/node/support/c2w.js';
+import { wasiChild } from '../../test/node/support/wasi.js';
 import { cpuBetween, peakRss, processKind, processTree, threadCpu } from './procfs.js';
 import { median } from './stats.js';
 
@@ -104,7 +105,7 @@ function populateDir(dir: string): void {
 
 /** The image under node:wasi in a child process; `onOutput` sees the console as it comes. */
 function nodeChild(dir: string, args: string[], onOutput?: (all: string) => void) {
-  const child = spawn(process.execPath, ['--no-warnings', join(repo, 'build/bench/node/c2w-wasi-child.js'), join(repo, c2wImage()), dir, ...args], { stdio: ['pipe', 'pipe', 'inherit'] });
+  const child = spawn(process.execPath, wasiChild(join(repo, c2wImage()), '/mnt/opfs', dir, ['c2w.wasm', ...args]), { stdio: ['pipe', 'pipe', 'inherit'] });
   let output = '';
   child.stdout.on('data', (d: Buffer) => { output += d.toString(); onOutput?.(output); });
   const exited = new Promise<string>((resolve, reject) => {
