@@ -108,7 +108,7 @@ fn qid_of(id: usize, kind: u8) -> Qid {
         SYMLINK => QID_SYMLINK,
         _ => QID_FILE,
     };
-    Qid { kind: q, path: id as u64 }
+    Qid { kind: q, version: 0, path: id as u64 }
 }
 
 /// DT_* values from <dirent.h>.
@@ -299,7 +299,9 @@ impl Server {
             None => return matches!(req[4], TREAD | TWRITE | TGETATTR | TCLUNK | TLOPEN),
         };
         match req[4] {
-            TREAD | TWRITE | TLOPEN => self.store.io_ready(f.inode),
+            TREAD | TWRITE => self.store.io_ready(f.inode),
+            // Only a truncating open touches the file now (Store::open_file).
+            TLOPEN => !matches!(r.u32(), Ok(flags) if flags & O_TRUNC != 0 && flags & O_ACCMODE != O_RDONLY) || self.store.io_ready(f.inode),
             TGETATTR => self.store.attributes_ready(f.inode),
             TCLUNK => f.xattr_write.is_none() && self.store.release_ready(f.inode),
             TREADDIR => f.listing.is_some() && !matches!(r.u64(), Ok(0)) || self.store.n(f.inode).children.is_some() || !self.store.n(f.inode).is_dir(),
@@ -534,8 +536,12 @@ impl Server {
         Ok(inode)
     }
 
+    /// The version changes with the inode's ctime, which every change of content or attributes
+    /// sets: a Linux client that caches (cache=loose) reuses a cached inode only when path and
+    /// version match. Same formula as M1's.
     fn qid(&self, id: usize) -> Qid {
-        qid_of(id, self.store.n(id).meta.kind)
+        let meta = &self.store.n(id).meta;
+        Qid { version: (meta.ctime.sec as u32).wrapping_mul(1000003) ^ meta.ctime.nsec, ..qid_of(id, meta.kind) }
     }
 
     fn reply_qid(&self, rep: &mut [u8], ty: u8, tag: u16, id: usize) -> R<usize> {
@@ -1046,7 +1052,7 @@ mod tests {
         assert_eq!(encode_dev(1, 3), 0x103);
         assert_eq!(encode_dev(8, 0x123), 0x823 | (0x100 << 12));
         assert_eq!(dirent_type(FIFO), 1);
-        assert_eq!(qid_of(5, SYMLINK), Qid { kind: QID_SYMLINK, path: 5 });
+        assert_eq!(qid_of(5, SYMLINK), Qid { kind: QID_SYMLINK, version: 0, path: 5 });
         assert!(is_request(TWALK) && !is_request(RLERROR) && !is_request(TWALK + 1));
         assert_eq!(utf16_len("a😀"), 3);
     }

@@ -417,19 +417,19 @@ impl Store {
 
     // ---- file data ----
 
-    /// Gets the file ready for I/O: opens (and caches) its sync access handle; truncates on request.
+    /// Gets the file ready for I/O; truncates on request.
     pub fn open_file(&mut self, id: usize, truncate: bool) -> Res<()> {
-        if !self.n(id).is_file() {
+        // The handle opens at the first read or write, as in M1's Store.open: a guest with cached
+        // pages opens and closes files it does not read.
+        if !self.n(id).is_file() || !truncate || self.n(id).size == Some(0) {
             return Ok(());
         }
         let h = self.handle_get(id)?;
-        let mut size = host::sah_size(h);
-        if truncate && size > 0 {
+        if host::sah_size(h) > 0 {
             host::sah_truncate(h, 0)?;
-            size = 0;
             self.touch(id, true);
         }
-        self.m(id).size = Some(size);
+        self.m(id).size = Some(0);
         Ok(())
     }
 
