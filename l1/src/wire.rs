@@ -130,7 +130,7 @@ impl<'a> Writer<'a> {
     }
     pub fn qid(&mut self, q: Qid) {
         self.u8(q.kind);
-        self.u32(0);
+        self.u32(q.version);
         self.u64(q.path);
     }
 }
@@ -138,6 +138,8 @@ impl<'a> Writer<'a> {
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct Qid {
     pub kind: u8,
+    /// Changes with the inode's ctime (Server::qid); 0 in a directory listing.
+    pub version: u32,
     pub path: u64,
 }
 

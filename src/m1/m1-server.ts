@@ -187,9 +187,15 @@ export class M1Server implements NinePServer {
     for (const [id, fid] of [...s.fids]) await this.dropFid(s, id, fid);
   }
 
+  /**
+   * The version changes with the inode's ctime, which every change of content or attributes sets:
+   * a Linux client that caches (cache=loose) reuses a cached inode only when path and version
+   * match, so once its dentries are dropped it sees the page's changes (docs/guest-agent.md, drop).
+   * Same formula as L1's.
+   */
   private qid(inode: Inode): Qid {
     const type = inode.isDir ? QidType.Dir : inode.meta.kind === NodeKind.Symlink ? QidType.Symlink : QidType.File;
-    return { type, version: 0, path: inode.id };
+    return { type, version: (Math.imul(inode.meta.ctimeSec, 1000003) ^ inode.meta.ctimeNsec) >>> 0, path: inode.id };
   }
 
   private dirFid(s: Session, id: number): Inode {
@@ -376,7 +382,8 @@ export class M1Server implements NinePServer {
     for (let i = f.offset; i < fid.listing.length; i++) {
       const { name, inode } = fid.listing[i]!;
       if (w.pos + direntSize(name) > end) break;
-      w.qid(this.qid(inode));
+      // A listing's qids are not what the client caches by: version 0, as L1 lists them.
+      w.qid({ ...this.qid(inode), version: 0 });
       w.u64(i + 1);
       w.u8(direntType(inode));
       w.str(name);
