@@ -191,7 +191,7 @@ export class ContainerVm extends LitElement {
   private savingSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
-  private readonly files = new ShareFiles(() => this.openStorage());
+  private readonly files = new ShareFiles(() => this.openStorage(), () => this.shareChanged());
   private readonly transfers = new ShareTransfers(async () => (await this.openStorage()).fs, {
     progress: (what, text, fraction, loaded, total) => {
       this.transferText = text;
@@ -206,7 +206,7 @@ export class ContainerVm extends LitElement {
       // A copy (or a failed one) changes what the site stores: keep the status line's figure true.
       if (this.share.active) void this.storageUsage().catch(() => undefined);
     },
-  });
+  }, () => this.shareChanged());
 
   constructor() {
     super();
@@ -463,6 +463,17 @@ export class ContainerVm extends LitElement {
     if (!hold) this.agent?.resumed();
   };
 
+  /**
+   * The page changed the share: a running v86 guest caches what it read (cache=loose), so its
+   * agent drops those caches; resolves once it confirmed (sooner when the VM is paused, or when no
+   * agent answers; GuestAgent.dropCaches). With no VM, or a WASI program, which caches nothing,
+   * there is nothing to do.
+   */
+  private async shareChanged(): Promise<void> {
+    if (this.vm?.kind !== 'v86' || !this.agent) return;
+    await this.agent.dropCaches(!this.held);
+  }
+
   private readonly onDrop = (e: DragEvent) => {
     this.toggleAttribute('dropping', false);
     if (!e.dataTransfer?.types.includes('Files')) return;
@@ -546,6 +557,8 @@ export class ContainerVm extends LitElement {
       // The snapshot was taken with the shell ready (saveSnapshot() requires it).
       this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${vm.resumed.savedAt.toLocaleString()}]\x1b[0m\r\n`);
       this.agent?.resumed();
+      // The share may have changed since the snapshot: its guest's caches are not to be trusted.
+      void this.agent?.dropCaches(false);
       this.ready();
     } else {
       this.setState('booting', 'Booting…');

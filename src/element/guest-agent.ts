@@ -3,15 +3,29 @@
 // and answers there, so the page can tell the guest things without typing into the user's shell.
 // The line protocol is in docs/guest-agent.md. The element learns that the agent is up from its
 // `ready` line (cold boot) or its answer to `ping` (after a resume, when it is up already), and
-// then gives it the terminal's size and the time.
+// then gives it the terminal's size and the time. After the page changes the share, it has the
+// agent drop the guest's 9p caches, so that the guest reads what the page wrote.
+
+/**
+ * How long a page-side change waits for the agent to confirm it dropped the guest's caches: longer
+ * when the agent has spoken since the VM started (a busy guest answers late), shorter when it has
+ * not (a guest without an agent). An agent that does not answer in time is taken for absent:
+ * later changes tell it without waiting, until it speaks again.
+ */
+const DROP_WAIT_MS = { up: 10000, unknown: 2000 };
 
 export class GuestAgent {
   private up = false;
   private partial = '';
   private size: { cols: number; rows: number } | null = null;
+  /** A `drop` went unanswered for DROP_WAIT_MS: no agent may be running. */
+  private silent = false;
   private pings = 0;
+  private drops = 0;
   /** Pings sent and not answered yet, by id. */
   private readonly waiting = new Map<string, () => void>();
+  /** Drops sent and not confirmed yet, by id. */
+  private readonly dropping = new Map<string, () => void>();
   private clockTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly decoder = new TextDecoder();
 
@@ -59,13 +73,45 @@ export class GuestAgent {
     return answered;
   }
 
-  /** The VM stopped: no line is sent after this. */
+  /**
+   * The page changed the share: the agent drops the guest's 9p caches, if it mounted the share
+   * with a cache (p9.cache=loose). Resolves once it confirms, so that the guest's next read sees the change;
+   * or at once when `wait` is false (the VM is paused: the agent drops them as it runs again) or
+   * the agent was silent before; or after DROP_WAIT_MS. Dropping costs a guest without a cached
+   * mount nothing (the agent checks /proc/mounts), and one with it the guest's cached 9p names.
+   */
+  dropCaches(wait: boolean): Promise<void> {
+    const id = String(++this.drops);
+    this.send(`drop ${id}`);
+    if (!wait || this.silent) return Promise.resolve();
+    return new Promise<void>((resolve) => {
+      const timer = setTimeout(() => {
+        this.dropping.delete(id);
+        this.silent = true;
+        resolve();
+      }, this.up ? DROP_WAIT_MS.up : DROP_WAIT_MS.unknown);
+      this.dropping.set(id, () => {
+        clearTimeout(timer);
+        resolve();
+      });
+    });
+  }
+
+  /** The VM stopped: no line is sent after this, and nothing waits for the agent. */
   dispose(): void {
     if (this.clockTimer !== null) clearTimeout(this.clockTimer);
     this.clockTimer = null;
+    for (const confirmed of this.dropping.values()) confirmed();
+    this.dropping.clear();
   }
 
   private handle([word, id]: string[]): void {
+    if (word === 'ready' || word === 'pong' || word === 'dropped') this.silent = false;
+    if (word === 'dropped') {
+      this.dropping.get(id!)?.();
+      this.dropping.delete(id!);
+      return;
+    }
     if (word !== 'ready' && word !== 'pong') return;
     for (const [waiting, resolve] of this.waiting) {
       if (word === 'ready' || waiting === id) {

@@ -1,6 +1,7 @@
 // Copies into and out of the share for the element: files and folders, zips, downloads. Each
 // reports progress while it runs and fails with a VmError the element turns into one `error`.
-// The zip code (and fflate with it) is loaded the first time a zip is asked for.
+// The zip code (and fflate with it) is loaded the first time a zip is asked for. An import resolves
+// once a running guest will see what it wrote (`changed`: the guest agent drops the guest's 9p caches).
 
 import { ShareFs } from '../client/share-fs.js';
 import { VmError } from '../errors.js';
@@ -23,10 +24,10 @@ type Progress = (loaded: number, total: number, verb?: string) => void;
 const VERBS: Record<string, string> = { import: 'Importing', 'import-zip': 'Importing', 'export-zip': 'Zipping', download: 'Downloading' };
 
 export class ShareTransfers {
-  constructor(private readonly openFs: () => Promise<ShareFs>, private readonly report: TransferReport) {}
+  constructor(private readonly openFs: () => Promise<ShareFs>, private readonly report: TransferReport, private readonly changed: () => Promise<void>) {}
 
   importFiles(source: ImportSource | Promise<ImportItem[]>, dest: string, name: string): Promise<ImportResult> {
-    return this.run('import', name, async (fs, progress) => importItems(fs, await collectItems(await source), dest, progress));
+    return this.run('import', name, (fs, progress) => this.changing(async () => importItems(fs, await collectItems(await source), dest, progress)));
   }
 
   importZip(url: string, dest: string): Promise<ImportResult> {
@@ -34,8 +35,17 @@ export class ShareTransfers {
     return this.run('import-zip', name, async (fs, progress) => {
       const { fetchWithProgress, unpackZip } = await import('../transfer/zip-import.js');
       const zip = await fetchWithProgress(url, (loaded, total) => progress(loaded, total, 'Downloading'));
-      return unpackZip(fs, zip, dest, (loaded, total) => progress(loaded, total, 'Unpacking'));
+      return this.changing(() => unpackZip(fs, zip, dest, (loaded, total) => progress(loaded, total, 'Unpacking')));
     });
+  }
+
+  /** An import, then the guest told, even when it failed halfway. */
+  private async changing<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      return await work();
+    } finally {
+      await this.changed();
+    }
   }
 
   exportZip(path: string, options: Omit<ZipExportOptions, 'onProgress'>): Promise<Blob> {
