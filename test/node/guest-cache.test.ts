@@ -1,0 +1,105 @@
+// The page changes the share while the default guest runs (real Chromium, OPFS, M1 and the guest
+// kernel's 9p client): the guest reads the new state at once, whatever it read or cached before,
+// with the share mounted cache=none (the default) and cache=loose (the guest keeps names,
+// attributes and pages; the element has the guest agent drop them after each change). Covered:
+// an overwrite of a file the guest read, a new file whose name the guest looked up before, a
+// mode change, a removal, a rename, importFiles and importZip.
+
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { existsSync } from 'node:fs';
+import { zipSync } from 'fflate';
+import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, startServer } from './support/browser.js';
+import type { VmHarness } from '../browser/pages/element-harness.js';
+
+declare const vmHarness: VmHarness;
+
+const repo = new URL('../../../', import.meta.url).pathname;
+const BOOT_TIMEOUT = 180000;
+const SHARE = '/mnt/opfs';
+
+async function run(b: RunningBrowser, command: string): Promise<string> {
+  const r = await b.page.evaluate((c) => vmHarness.run(c, 120000), command);
+  assert.equal(r.status, 0, `"${command}" exited ${r.status}: ${r.out}`);
+  return r.out;
+}
+
+/** What the guest sees at `path` (relative to the share): its mode and content, or "absent". */
+const seen = (b: RunningBrowser, path: string) =>
+  run(b, `f=${SHARE}/${path}; if [ -e $f ]; then stat -c %a $f; cat $f; else echo absent; fi`);
+
+const write = (b: RunningBrowser, path: string, text: string) =>
+  b.page.evaluate((p, t) => vmHarness.writeText(p, t), path, text);
+
+async function pageChangesReachTheGuest(b: RunningBrowser, dir: string): Promise<void> {
+  for (const d of [dir, `${dir}/imp`, `${dir}/zip`]) await b.page.evaluate((p) => vmHarness.mkdir(p), d);
+
+  // An overwrite of a file the guest has read (and, with a cache, holds): longer, then shorter.
+  await write(b, `${dir}/a.txt`, 'one\n');
+  assert.equal(await seen(b, `${dir}/a.txt`), '644\none\n');
+  await write(b, `${dir}/a.txt`, 'two, longer\n');
+  assert.equal(await seen(b, `${dir}/a.txt`), '644\ntwo, longer\n');
+  await write(b, `${dir}/a.txt`, '3\n');
+  assert.equal(await seen(b, `${dir}/a.txt`), '644\n3\n');
+
+  // A mode change.
+  await b.page.evaluate((p) => vmHarness.element().fs.chmod(p, 0o600), `${dir}/a.txt`);
+  assert.equal(await seen(b, `${dir}/a.txt`), '600\n3\n');
+
+  // A new file whose name the guest looked up while it did not exist.
+  assert.equal(await seen(b, `${dir}/new.txt`), 'absent\n');
+  await write(b, `${dir}/new.txt`, 'new\n');
+  assert.equal(await seen(b, `${dir}/new.txt`), '644\nnew\n');
+  assert.equal(await run(b, `ls -1 ${SHARE}/${dir}`), 'a.txt\nimp\nnew.txt\nzip\n');
+
+  // A removal and a rename.
+  await b.page.evaluate((p) => vmHarness.element().fs.remove(p), `${dir}/a.txt`);
+  assert.equal(await seen(b, `${dir}/a.txt`), 'absent\n');
+  await b.page.evaluate((from, to) => vmHarness.element().fs.rename(from, to), `${dir}/new.txt`, `${dir}/moved.txt`);
+  assert.equal(await seen(b, `${dir}/new.txt`), 'absent\n');
+  assert.equal(await seen(b, `${dir}/moved.txt`), '644\nnew\n');
+
+  // importFiles over a file the guest has read.
+  await write(b, `${dir}/imp/f.txt`, 'before the import\n');
+  assert.equal(await seen(b, `${dir}/imp/f.txt`), '644\nbefore the import\n');
+  await b.page.evaluate((d) => vmHarness.element().importFiles([new File(['imported\n'], 'f.txt')], d).then(() => undefined), `${dir}/imp`);
+  assert.equal(await seen(b, `${dir}/imp/f.txt`), '644\nimported\n');
+
+  // importZip over a file the guest has read, and a file new to it.
+  await write(b, `${dir}/zip/z.txt`, 'before the zip\n');
+  assert.equal(await seen(b, `${dir}/zip/z.txt`), '644\nbefore the zip\n');
+  assert.equal(await seen(b, `${dir}/zip/y.txt`), 'absent\n');
+  const zip = Array.from(zipSync({ 'z.txt': new TextEncoder().encode('from the zip\n'), 'y.txt': new TextEncoder().encode('y\n') }));
+  await b.page.evaluate(async (bytes, d) => {
+    const url = URL.createObjectURL(new Blob([new Uint8Array(bytes)], { type: 'application/zip' }));
+    await vmHarness.element().importZip(url, d);
+  }, zip, `${dir}/zip`);
+  assert.equal(await run(b, `cat ${SHARE}/${dir}/zip/z.txt ${SHARE}/${dir}/zip/y.txt`), 'from the zip\ny\n');
+}
+
+test('chromium: the guest reads what the page just changed in the share, with cache=none and cache=loose', { timeout: 600000 }, async () => {
+  assert.ok(existsSync(`${repo}guest/out/manifest.json`), 'guest/out is missing: run bash guest/build.sh (npm test does)');
+  const server = await startServer();
+  const profile = newProfileDir();
+  try {
+    const b = await openElementPage(profile, server, 'chromium');
+    try {
+      await b.page.evaluate((a) => vmHarness.create(a), { src: '/guest/out/manifest.json', 'opfs-root': '/guest-cache-test', backend: 'm1' });
+      const event = await b.page.evaluate((t) => vmHarness.waitForEvent('vm-ready', t), BOOT_TIMEOUT) as { type: string };
+      assert.equal(event.type, 'vm-ready', `expected vm-ready, got ${JSON.stringify(event)}`);
+
+      // cache=none shows as no cache option at all.
+      assert.doesNotMatch(await run(b, `grep ' ${SHARE} ' /proc/mounts`), /loose|fscache|mmap/);
+      await pageChangesReachTheGuest(b, 'none');
+
+      await run(b, `cd / && umount ${SHARE} && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=loose host9p ${SHARE}`);
+      assert.match(await run(b, `grep ' ${SHARE} ' /proc/mounts`), /\bloose\b/);
+      await pageChangesReachTheGuest(b, 'loose');
+    } finally {
+      await b.close();
+    }
+  } finally {
+    await server.stop();
+    removeProfileDir(profile);
+  }
+});
