@@ -464,9 +464,9 @@ export class ContainerVm extends LitElement {
   };
 
   /**
-   * The page changed the share: a running v86 guest caches what it read (cache=loose), so its
-   * agent drops those caches; resolves once it confirmed (sooner when the VM is paused, or when no
-   * agent answers; GuestAgent.dropCaches). With no VM, or a WASI program, which caches nothing,
+   * The page changed the share: a running v86 guest may cache what it read (p9.cache=loose), so
+   * its agent drops those caches; resolves once it confirmed (sooner when the VM is paused, or when
+   * no agent answers; GuestAgent.dropCaches). With no VM, or a WASI program, which caches nothing,
    * there is nothing to do.
    */
   private async shareChanged(): Promise<void> {

@@ -75,8 +75,8 @@ export class GuestAgent {
 
   /**
    * The page changed the share: the agent drops the guest's 9p caches, if it mounted the share
-   * with a cache (p9.cache=loose). Resolves once it confirms, so that the guest's next read sees the change;
-   * or at once when `wait` is false (the VM is paused: the agent drops them as it runs again) or
+   * with a cache (p9.cache=loose). Resolves once it confirms, so that the guest's next read sees
+   * the change; or at once when `wait` is false (the VM is paused: the agent drops them as it runs again) or
    * the agent was silent before; or after DROP_WAIT_MS. Dropping costs a guest without a cached
    * mount nothing (the agent checks /proc/mounts), and one with it the guest's cached 9p names.
    */
