@@ -25,7 +25,7 @@ const suites = {
   bench: [
     ['set-up', setUp],
     ['build', ['npm', 'run', 'build']],
-    ...['run', 'wasi', 'c2w', 'guest', 'snapshot', 'transfer', 'page', 'network', 'oci'].map((name) => [`bench ${name}`, ['node', `build/bench/node/${name}.js`]]),
+    ...['run', 'wasi', 'c2w', 'guest', 'idle', 'snapshot', 'transfer', 'page', 'network', 'oci'].map((name) => [`bench ${name}`, ['node', `build/bench/node/${name}.js`]]),
     // Firefox beside Chromium: the storage rows and boot to prompt (Firefox ESR 140 waits through
     // the Atomics.waitAsync fallback, src/channel/wait-async.ts).
     ['bench run (firefox)', ['node', 'build/bench/node/run.js', '--browser', 'firefox']],

@@ -91,6 +91,7 @@ export class ContainerVm extends LitElement {
     autostart: { type: Boolean, reflect: true, converter: onUnlessFalse },
     snapshot: { type: String, reflect: true },
     persist: { type: Boolean, reflect: true },
+    keepRunning: { type: Boolean, attribute: 'keep-running', reflect: true },
     network: { type: String, reflect: true },
     guest: { type: String, reflect: true },
     fresh: { type: Boolean, reflect: true },
@@ -129,6 +130,12 @@ export class ContainerVm extends LitElement {
   declare snapshot: string;
   /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
   declare persist: boolean;
+  /**
+   * Keep the VM running while the page is hidden (another tab in front, the window minimized), for
+   * work that should go on in the background. Without it a v86 VM pauses while the page is hidden,
+   * costing nothing, and its guest's clock is set right when it runs again.
+   */
+  declare keepRunning: boolean;
   /**
    * The guest's network (v86), read when the VM starts: none when absent; "fetch": HTTP through the
    * page's fetch(); a Wisp relay's URL (wss://relay.example.org/): TCP through that relay.
@@ -173,6 +180,8 @@ export class ContainerVm extends LitElement {
   });
   private vm: LaunchedVm | null = null;
   private agent: GuestAgent | null = null;
+  /** The VM is paused because the page is hidden. */
+  private held = false;
   /** Start, stop and restart, one after another. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   /** A start queued or running (start() while one is pending returns it). */
@@ -211,6 +220,7 @@ export class ContainerVm extends LitElement {
     this.autostart = true;
     this.snapshot = '';
     this.persist = false;
+    this.keepRunning = false;
     this.network = '';
     this.guest = '';
     this.fresh = false;
@@ -257,6 +267,7 @@ export class ContainerVm extends LitElement {
     this.addEventListener('dragover', this.onDragOver);
     this.addEventListener('dragleave', this.onDragLeave);
     this.addEventListener('drop', this.onDrop);
+    document.addEventListener('visibilitychange', this.holdWhileHidden);
   }
 
   override disconnectedCallback(): void {
@@ -264,6 +275,7 @@ export class ContainerVm extends LitElement {
     this.removeEventListener('dragover', this.onDragOver);
     this.removeEventListener('dragleave', this.onDragLeave);
     this.removeEventListener('drop', this.onDrop);
+    document.removeEventListener('visibilitychange', this.holdWhileHidden);
     this.shutdownTimer = setTimeout(() => {
       this.shutdownTimer = null;
       this.shuttingDown = this.shutdown().finally(() => { this.shuttingDown = null; });
@@ -273,6 +285,7 @@ export class ContainerVm extends LitElement {
   override updated(changed: PropertyValues<this>): void {
     if (!this.terminal && this.isConnected) this.createTerminal();
     if (changed.has('screenReader') && this.terminal) this.terminal.screenReader = this.screenReader;
+    if (changed.has('keepRunning')) this.holdWhileHidden();
     const storageChanged = (changed.has('opfsRoot') && changed.get('opfsRoot') !== undefined) ||
       (changed.has('backend') && changed.get('backend') !== undefined);
     if (storageChanged && this.share.active) {
@@ -436,6 +449,20 @@ export class ContainerVm extends LitElement {
 
   private readonly onDragLeave = () => this.toggleAttribute('dropping', false);
 
+  /**
+   * A v86 VM pauses while the page is hidden (unless keep-running), so that a background tab costs
+   * nothing; shown again, it runs on and the guest agent sets the guest's clock, which stood still.
+   * The wasi engine runs on: a WASI program reads the page's clock and would see it jump.
+   */
+  private readonly holdWhileHidden = () => {
+    const vm = this.vm;
+    const hold = !!vm && vm.kind === 'v86' && document.hidden && !this.keepRunning;
+    if (!vm || hold === this.held) return;
+    this.held = hold;
+    vm.engine.hold(hold);
+    if (!hold) this.agent?.resumed();
+  };
+
   private readonly onDrop = (e: DragEvent) => {
     this.toggleAttribute('dropping', false);
     if (!e.dataTransfer?.types.includes('Files')) return;
@@ -496,6 +523,8 @@ export class ContainerVm extends LitElement {
       });
       this.vm = vm;
       this.agent = agent;
+      // Started in a hidden page: it runs once the page is shown.
+      this.holdWhileHidden();
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
@@ -611,7 +640,9 @@ export class ContainerVm extends LitElement {
   private async releaseVm(vm: LaunchedVm): Promise<void> {
     if (this.vm === vm) {
       this.vm = null;
+      this.agent?.dispose();
       this.agent = null;
+      this.held = false;
     }
     await this.share.disconnect(vm.endpoint);
     await vm.root?.close().catch(() => undefined);

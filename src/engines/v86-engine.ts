@@ -9,6 +9,7 @@ import { Slot, ringDoorbell, slotsOf } from '../channel/slot.js';
 import { FromV86Engine, NetworkConfig, ToV86Engine, V86Image } from './v86-protocol.js';
 import { NinePTarget, RootMux } from './root-mux.js';
 import { attachNetwork, networkOptions } from './v86-network.js';
+import { V86Timing } from './v86-timing.js';
 
 /** Serial output is gathered for this long before it is posted, so a screenful is one message. */
 const OUTPUT_FLUSH_MS = 8;
@@ -18,8 +19,8 @@ const OUTPUT_FLUSH_MS = 8;
  * asynchronously. The guest's 9P client waits for the answer anyway; answering within the guest's
  * virtqueue notification (as v86's own in-memory filesystem does for most messages) skips this
  * worker's event-loop hops: the Atomics.waitAsync task, then v86 waking from the guest's HLT
- * through its timer worker (a postMessage there and back). Under load those hops cost
- * milliseconds per message (bench/node/guest.ts). Slow OPFS calls still go asynchronous.
+ * (another task). Under load those hops cost milliseconds per message (bench/node/guest.ts).
+ * Slow OPFS calls still go asynchronous.
  */
 const SYNC_ANSWER_MS = 20;
 
@@ -89,7 +90,14 @@ class Share9p implements NinePTarget {
 
 export class V86Engine {
   private emulator: V86 | null = null;
+  private timing: V86Timing | null = null;
   private share: NinePTarget | null = null;
+  /** The machine may run: loaded (and restored), not paused for the page, not stopped for a save. */
+  private loaded = false;
+  private paused = false;
+  private saving = false;
+  /** Stops and runs of the machine, one after another (v86's stop() waits for the slice to end). */
+  private transitions: Promise<void> = Promise.resolve();
   private output: number[] = [];
   private flushTimer: ReturnType<typeof setTimeout> | null = null;
   private agentOutput: number[] = [];
@@ -108,8 +116,10 @@ export class V86Engine {
       }
       case 'input': this.emulator?.serial0_send(msg.data); break;
       case 'agent': this.emulator?.serial_send_bytes(1, this.encoder.encode(`${msg.line}\n`)); break;
+      case 'pause': this.paused = true; void this.settle(); break;
+      case 'resume': this.paused = false; void this.settle(); break;
       case 'pause-and-save': void this.pauseAndSave(); break;
-      case 'continue': void this.emulator?.run(); break;
+      case 'continue': this.saving = false; void this.settle(); break;
       case 'stop': this.stop(); break;
     }
   }
@@ -122,14 +132,42 @@ export class V86Engine {
     const emulator = this.emulator;
     if (!emulator || !this.share) return;
     try {
-      await emulator.stop();
+      this.saving = true;
+      await this.settle();
       await this.share.drained();
+      // Paused for the page too: the state keeps the clock where the guest last saw it.
+      if (this.paused) this.timing?.holdClock();
       const state = await emulator.save_state();
       this.post({ type: 'paused', state }, [state]);
     } catch (e) {
-      void emulator.run();
+      this.saving = false;
+      void this.settle();
       this.post({ type: 'error', code: 'snapshot-failed', message: `could not save the VM state: ${e instanceof Error ? e.message : e}` });
     }
+  }
+
+  /**
+   * Stops or runs the machine as `paused` and `saving` say. Paused for the page, the guest's clock
+   * stands still until it runs again (the element's guest agent then sets it); a save's pause is
+   * short and the clock runs on through it.
+   */
+  private settle(): Promise<void> {
+    this.transitions = this.transitions.then(async () => {
+      const emulator = this.emulator;
+      if (!emulator || !this.loaded) return;
+      try {
+        if (this.paused || this.saving) {
+          await emulator.stop();
+          if (this.paused) this.timing?.holdClock();
+        } else if (!emulator.is_running()) {
+          this.timing?.releaseClock();
+          await emulator.run();
+        }
+      } catch (e) {
+        this.post({ type: 'error', code: 'engine-failed', message: `the emulator failed: ${e instanceof Error ? e.message : e}` });
+      }
+    });
+    return this.transitions;
   }
 
   private start(image: V86Image, wasmUrl: string, share: NinePTarget, initialState?: ArrayBuffer, network?: NetworkConfig): void {
@@ -145,7 +183,8 @@ export class V86Engine {
       cmdline: image.cmdline,
       memory_size: image.memory * 1024 * 1024,
       vga_memory_size: 2 * 1024 * 1024,
-      autostart: !initialState,
+      // Run once loaded (below): after V86Timing took over, and unless the page is hidden.
+      autostart: false,
       // COM2, for the guest agent (guest/rootfs/sbin/cvm-agent); COM1 is the console.
       uart1: true,
       disable_keyboard: true,
@@ -158,19 +197,23 @@ export class V86Engine {
     } as ConstructorParameters<typeof V86>[0]);
     this.emulator = emulator;
     if (network) attachNetwork(emulator, network, (message) => this.post({ type: 'error', code: 'network-unavailable', message }));
-    // Restored here rather than through v86's initial_state option, whose failure (a state from
-    // another v86 version, say) would go unreported and leave the VM hanging.
-    if (initialState) {
-      emulator.add_listener('emulator-loaded', async () => {
+    emulator.add_listener('emulator-loaded', async () => {
+      this.timing = V86Timing.install(emulator, (e) => {
+        this.post({ type: 'error', code: 'engine-failed', message: `the emulator failed: ${e instanceof Error ? e.message : e}` });
+      });
+      // Restored here rather than through v86's initial_state option, whose failure (a state from
+      // another v86 version, say) would go unreported and leave the VM hanging.
+      if (initialState) {
         try {
           await emulator.restore_state(initialState);
         } catch (e) {
           this.post({ type: 'error', code: 'snapshot-failed', message: `could not restore the snapshot: ${e instanceof Error ? e.message : e}` });
           return;
         }
-        void emulator.run();
-      });
-    }
+      }
+      this.loaded = true;
+      void this.settle();
+    });
     emulator.add_listener('download-progress', (e: { file_name: string; loaded: number; total: number; lengthComputable: boolean }) => {
       this.post({ type: 'progress', what: e.file_name, loaded: e.loaded, total: e.lengthComputable ? e.total : 0 });
     });
@@ -185,7 +228,10 @@ export class V86Engine {
     });
     emulator.add_listener('serial0-output-byte', (byte: number) => {
       this.output.push(byte);
-      this.flushTimer ??= setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
+      if (this.flushTimer !== null) return;
+      this.flushTimer = setTimeout(() => this.flush(), OUTPUT_FLUSH_MS);
+      // Someone may be watching the console: the guest's timers keep their precision.
+      this.timing?.active();
     });
     // The agent speaks in short lines: each goes to the page as soon as it is complete.
     emulator.add_listener('serial1-output-byte', (byte: number) => {

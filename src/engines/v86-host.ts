@@ -21,6 +21,11 @@ export interface RunningEngine {
   /** Pauses the machine with no 9P request in flight and gives its state; `resume()` runs it on. */
   pauseAndSave(): Promise<ArrayBuffer>;
   resume(): void;
+  /**
+   * While the page is hidden (v86): `true` stops the machine and holds the guest's clock, `false`
+   * runs it on. The wasi engine runs on.
+   */
+  hold(held: boolean): void;
   stop(): Promise<void>;
 }
 
@@ -77,6 +82,9 @@ export function startV86(workerUrl: URL, wasmUrl: URL, image: V86Image, share: C
     },
     resume() {
       send({ type: 'continue' });
+    },
+    hold(held: boolean) {
+      send({ type: held ? 'pause' : 'resume' });
     },
     async stop() {
       await new Promise<void>((resolve) => {

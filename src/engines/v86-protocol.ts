@@ -30,6 +30,12 @@ export type ToV86Engine =
   | { type: 'input'; data: string }
   /** One line for the guest agent, on the guest's second serial port (src/element/guest-agent.ts). */
   | { type: 'agent'; line: string }
+  /**
+   * Stop the machine while the page is hidden, its clock standing still, until `resume` (then the
+   * guest agent sets the clock).
+   */
+  | { type: 'pause' }
+  | { type: 'resume' }
   /** Pause with no 9P request in flight and answer `paused` with the machine state; `continue` runs on. */
   | { type: 'pause-and-save' }
   | { type: 'continue' }

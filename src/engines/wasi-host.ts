@@ -63,6 +63,8 @@ export function startWasi(workerUrl: URL, options: WasiOptions, events: WasiEven
       return Promise.reject(new VmError('snapshot-failed', 'snapshots are for the v86 engine: the wasi engine cannot save a running WASI program.'));
     },
     resume() {},
+    // A WASI program's clock is the page's: stopped and resumed, it would see the time jump.
+    hold() {},
     async stop() {
       // The program holds the worker's thread (it may be blocked in a read): end the worker.
       stdin.close();

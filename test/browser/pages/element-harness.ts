@@ -121,6 +121,12 @@ const vmHarness = {
     vm!.style.width = `${width}px`;
     vm!.style.height = `${height}px`;
   },
+  /** Pings the guest agent: whether it answered within `timeoutMs`. */
+  async agentPing(timeoutMs = 10000): Promise<boolean> {
+    const agent = (vm as unknown as { agent: { ping(): Promise<void> } | null }).agent;
+    if (!agent) return false;
+    return Promise.race([agent.ping().then(() => true), new Promise<boolean>((r) => setTimeout(() => r(false), timeoutMs))]);
+  },
   /** The terminal's size in characters, as xterm has it. */
   terminalSize: () => (vm as unknown as { terminal: { size: { cols: number; rows: number } } | null }).terminal?.size ?? null,
   /** Removes the element and, once it has shut down (the exit event, or 3 s), adds it back. */

@@ -136,6 +136,21 @@ export async function openElementPage(profileDir: string, server: Server, name: 
   return b;
 }
 
+/**
+ * Hides or shows the page as minimizing its window does: document.hidden changes and
+ * visibilitychange fires (Chromium; headless too). Resolves once the page sees it.
+ */
+export async function setPageHidden(page: Page, hidden: boolean): Promise<void> {
+  const cdp = await page.createCDPSession();
+  try {
+    const { windowId } = await cdp.send('Browser.getWindowForTarget');
+    await cdp.send('Browser.setWindowBounds', { windowId, bounds: { windowState: hidden ? 'minimized' : 'normal' } });
+  } finally {
+    await cdp.detach();
+  }
+  await page.waitForFunction((h) => document.hidden === h, { timeout: 10000 }, hidden);
+}
+
 /** Whether the page's browser has JSPI, which backend="l1" needs (Firefox ESR 140 has none). */
 export function hasJspi(b: RunningBrowser): Promise<boolean> {
   return b.page.evaluate(() => typeof (WebAssembly as { Suspending?: unknown }).Suspending === 'function');
