@@ -66,9 +66,17 @@ export async function loadImageSnapshot(
       },
     });
     const gunzip = new DecompressionStream('gzip') as unknown as TransformStream<Uint8Array, Uint8Array>;
-    const state = await new Response(response.body.pipeThrough(counted).pipeThrough(gunzip)).arrayBuffer();
-    if (state.byteLength !== entry.stateBytes) throw new Error(`it holds ${state.byteLength} bytes, ${entry.stateBytes} expected`);
-    return { state, session: entry.session, console: entry.console };
+    // Read into a buffer of the expected size: no copies, and gunzip's own error if the file is damaged.
+    const reader = response.body.pipeThrough(counted).pipeThrough(gunzip).getReader();
+    const state = new Uint8Array(entry.stateBytes);
+    let length = 0;
+    for (let chunk = await reader.read(); !chunk.done; chunk = await reader.read()) {
+      if (length + chunk.value.byteLength > state.length) throw new Error(`it holds more than the ${entry.stateBytes} bytes expected`);
+      state.set(chunk.value, length);
+      length += chunk.value.byteLength;
+    }
+    if (length !== entry.stateBytes) throw new Error(`it holds ${length} bytes, ${entry.stateBytes} expected`);
+    return { state: state.buffer, session: entry.session, console: entry.console };
   } catch (e) {
     console.warn(`container-vm: the image's snapshot ${entry.state} could not be read (${e instanceof Error ? e.message : e}): booting instead.`);
     return null;
