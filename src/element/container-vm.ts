@@ -13,8 +13,9 @@ import { TerminalView } from './terminal.js';
 import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
-import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm } from './vm-launch.js';
+import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm, readV86Start } from './vm-launch.js';
 import { resetRoots } from '../oci/roots.js';
+import { isOciSource } from '../oci/image.js';
 import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
 import { ImportSource, captureDrop } from '../transfer/file-import.js';
@@ -507,32 +508,31 @@ export class ContainerVm extends LitElement {
     try {
       this.setState('loading', 'Starting…');
       const network = parseNetwork(this.network, this.corsProxy);
-      checkLaunch(this.src, this.engine, network, this.guest);
-      // Read while the share opens: the snapshot is the slow part of a resume.
-      const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
+      const kind = checkLaunch(this.src, this.engine, network, this.guest);
+      // Read while the share opens: the manifest and the snapshot are the slow part of a resume.
+      const imageSnapshot = this.snapshot !== 'off' && !this.skipImageSnapshot;
+      this.skipImageSnapshot = false;
+      const v86Start = kind === 'v86' && !isOciSource(this.src)
+        ? readV86Start(this.src, this.mount, network, this.snapshot === 'auto' ? this.loadSnapshot() : null, imageSnapshot,
+          (what, loaded, total) => this.loadProgress(what, loaded, total))
+        : null;
+      // Its failure (say, a manifest that cannot be fetched) is reported once launchVm awaits it.
+      v86Start?.catch(() => undefined);
       const { host } = await this.openStorage();
       if (this.fresh) await resetRoots(this.opfsRoot);
       this.marker.reset();
       const agent = new GuestAgent((line) => this.vm?.engine.agent(line));
       const size = this.terminal?.size ?? { cols: 80, rows: 24 };
       agent.resized(size.cols, size.rows);
-      const imageSnapshot = this.snapshot !== 'off' && !this.skipImageSnapshot;
-      this.skipImageSnapshot = false;
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
         network,
-        assets: this.requireAssets(), host, terminalSize: size, snapshot,
-        imageSnapshot,
+        assets: this.requireAssets(), host, terminalSize: size, v86Start,
         opfsRoot: this.opfsRoot, backend: this.backend, guest: this.guest, onNoSpace: () => this.quotaExceeded(),
       }, {
         output: (data) => this.guestOutput(vm, data),
         agentOutput: (data) => agent.receive(data),
-        progress: (what, loaded, total) => {
-          const name = what.split('/').pop() ?? what;
-          this.progressFraction = total ? loaded / total : null;
-          this.setState('loading', what === 'unpack' ? progressText('Unpacking', 'the image', loaded, total) : progressText('Downloading', name, loaded, total));
-          this.emit<ProgressDetail>('progress', { what, loaded, total });
-        },
+        progress: (what, loaded, total) => this.loadProgress(what, loaded, total),
         started: () => this.vmStarted(vm),
         exited: (code) => void this.queue(() => this.vmExited(vm, code)),
         error: (e) => this.vmFailed(vm, e),
@@ -544,6 +544,14 @@ export class ContainerVm extends LitElement {
     } catch (e) {
       this.fail(toVmError(e, 'engine-failed'));
     }
+  }
+
+  /** Something the VM needs is downloading (or an OCI image unpacking). */
+  private loadProgress(what: string, loaded: number, total: number): void {
+    const name = what.split('/').pop() ?? what;
+    this.progressFraction = total ? loaded / total : null;
+    this.setState('loading', what === 'unpack' ? progressText('Unpacking', 'the image', loaded, total) : progressText('Downloading', name, loaded, total));
+    this.emit<ProgressDetail>('progress', { what, loaded, total });
   }
 
   private guestOutput(vm: LaunchedVm, data: Uint8Array): void {

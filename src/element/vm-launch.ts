@@ -49,10 +49,37 @@ export interface LaunchRequest {
   /** A write to an OCI image's root failed for want of quota. */
   onNoSpace: () => void;
   terminalSize: { cols: number; rows: number };
-  /** The stored snapshot (being read), when snapshot="auto". */
-  snapshot: Promise<Snapshot | null> | null;
-  /** Whether to resume from the image's snapshot, if it ships one and no stored snapshot resumes. */
-  imageSnapshot: boolean;
+  /** A v86 image's manifest and the state it starts from (readV86Start()); null for the wasi engine and OCI images. */
+  v86Start: Promise<V86Start> | null;
+}
+
+/** A v86 guest's image and the state it starts from, if not a boot. */
+export interface V86Start {
+  image: V86Image;
+  /** The share's snapshot, when it was saved from this image (and command line). */
+  resumed: Snapshot | null;
+  /** Else the image's snapshot, when it ships one that fits the launch. */
+  shipped: ImageSnapshot | null;
+}
+
+/**
+ * Reads a v86 image's manifest and the snapshot to start from: the share's (`stored`, being read)
+ * if it fits, else the image's if `imageSnapshot` allows it. Started before the share opens, so
+ * that the downloads run beside it; `progress` reports the image's snapshot's download.
+ */
+export async function readV86Start(
+  src: string, mount: string, network: NetworkConfig | null, stored: Promise<Snapshot | null> | null, imageSnapshot: boolean,
+  progress: (what: string, loaded: number, total: number) => void,
+): Promise<V86Start> {
+  // The network card is part of the machine: with it on the command line, a snapshot resumes
+  // only on a machine that has a card if and only if the one it was saved on had one.
+  const guest = await loadV86Manifest(src, `cvm.mount=${mount}${network ? ' cvm.net=virtio' : ''}`);
+  const snapshot = await stored;
+  const resumed = snapshot?.image === imageKey(guest.image) ? snapshot : null;
+  const shipped = !resumed && imageSnapshot
+    ? await loadImageSnapshot(guest.snapshot, guest.id, guest.image, (loaded, total) => progress(guest.snapshot!.state, loaded, total))
+    : null;
+  return { image: guest.image, resumed, shipped };
 }
 
 export interface LaunchedVm {
@@ -109,15 +136,9 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     return { kind, engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: null };
   }
   if (isOciSource(r.src)) return launchOci(r, events);
-  // The network card is part of the machine: with it on the command line, a snapshot resumes
-  // only on a machine that has a card if and only if the one it was saved on had one.
-  const guest = await loadV86Manifest(r.src, `cvm.mount=${r.mount}${r.network ? ' cvm.net=virtio' : ''}`);
-  const image = guest.image;
-  const stored = await r.snapshot;
-  const resumed = stored?.image === imageKey(image) ? stored : null;
-  const shipped = !resumed && r.imageSnapshot
-    ? await loadImageSnapshot(guest.snapshot, guest.id, image, (loaded, total) => events.progress(guest.snapshot!.state, loaded, total))
-    : null;
+  const start = await r.v86Start;
+  if (!start) throw new Error('launchVm: a v86 image needs its v86Start');
+  const { image, resumed, shipped } = start;
   const from = resumed ?? shipped;
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
   const endpoint = await r.host.connect(16, undefined, from?.session);
