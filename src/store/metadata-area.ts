@@ -25,14 +25,6 @@ export class MetadataArea {
   private dirty = false;
   /** A directory rename that a crash interrupted; the store finishes it at open. */
   readonly unfinishedMove: MoveBegin | null;
-  /**
-   * The names in tables/, once listed in the background after open (null until then, or for good
-   * if a table was written or removed while the listing ran). A directory with no table (new, or
-   * never compacted) is then known at once: asking OPFS for a missing file costs as much as the
-   * directory's own listing, which the browser answers first (BENCHMARKS.md, cold readdir).
-   */
-  private tableNames: Set<string> | null = null;
-  private tablesChanged = false;
 
   private constructor(
     private readonly journal: FileSystemSyncAccessHandle,
@@ -74,25 +66,7 @@ export class MetadataArea {
       area.getDirectoryHandle(ORPHANS_DIR, { create: true }),
     ]);
     const journal = await journalFile.createSyncAccessHandle();
-    const metadata = new MetadataArea(journal, tables, orphans);
-    void metadata.listTables();
-    return metadata;
-  }
-
-  private async listTables(): Promise<void> {
-    const names = new Set<string>();
-    try {
-      for await (const name of this.tables.keys()) names.add(name);
-    } catch {
-      return;
-    }
-    if (!this.tablesChanged) this.tableNames = names;
-  }
-
-  private tableWritten(name: string, exists: boolean): void {
-    if (!this.tableNames) this.tablesChanged = true;
-    else if (exists) this.tableNames.add(name);
-    else this.tableNames.delete(name);
+    return new MetadataArea(journal, tables, orphans);
   }
 
   private remember(op: JournalOp): void {
@@ -134,16 +108,14 @@ export class MetadataArea {
   }
 
   private async readTable(dirId: number): Promise<Map<string, Meta>> {
-    const name = tableName(dirId);
-    if (this.tableNames && !this.tableNames.has(name)) return new Map();
     let file: File;
     try {
-      file = await (await this.tables.getFileHandle(name)).getFile();
+      file = await (await this.tables.getFileHandle(tableName(dirId))).getFile();
     } catch {
       return new Map();
     }
     const table = decodeTable(new Uint8Array(await file.arrayBuffer()));
-    if (!table) console.warn(`container-vm: metadata table ${name} is damaged; its entries get default metadata`);
+    if (!table) console.warn(`container-vm: metadata table ${tableName(dirId)} is damaged; its entries get default metadata`);
     return table ?? new Map();
   }
 
@@ -159,7 +131,6 @@ export class MetadataArea {
       const name = tableName(dirId);
       if (entries.size === 0) {
         await this.tables.removeEntry(name).catch(() => undefined);
-        this.tableWritten(name, false);
         continue;
       }
       const tmp = await this.tables.getFileHandle(`${name}.tmp`, { create: true });
@@ -173,7 +144,6 @@ export class MetadataArea {
         h.close();
       }
       await tmp.move(this.tables, name);
-      this.tableWritten(name, true);
     }
     this.pending.clear();
     this.journal.truncate(JOURNAL_MAGIC.length);
@@ -186,7 +156,6 @@ export class MetadataArea {
   async dropTable(dirId: number): Promise<void> {
     this.pending.delete(dirId);
     await this.tables.removeEntry(tableName(dirId)).catch(() => undefined);
-    this.tableWritten(tableName(dirId), false);
   }
 
   close(): void {

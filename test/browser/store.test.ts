@@ -111,38 +111,6 @@ describe('store format', function () {
     expect(untext(await f.read(0, 10))).to.equal('data');
   });
 
-  it('reads the tables that exist and skips the ones that do not, once it has listed them', async () => {
-    // Directories with a table (compacted) and one without (its entries only in the journal).
-    await s.root.mkdir('tabled', 0o750);
-    const tabled = await s.root.walk(['tabled']);
-    await tabled.create('f', OpenFlag.WriteOnly, 0o604);
-    await tabled.clunk();
-    const fid = await s.root.walk(['tabled', 'f']);
-    for (let i = 0; i < 4500; i++) await fid.setattr({ valid: SetattrMask.Mode, mode: 0o604 });
-    await fid.clunk();
-    await s.root.mkdir('young', 0o700);
-    const young = await s.root.walk(['young']);
-    await young.create('g', OpenFlag.WriteOnly, 0o640);
-    await young.clunk();
-    await s.host.close();
-    const tables = await opfsDir(`${root}/.container-vm/tables`);
-    const names: string[] = [];
-    for await (const name of tables.keys()) names.push(name);
-    expect(names.length, 'compaction wrote tables').to.be.greaterThan(1);
-    s = await openSession('m1', root);
-    // Long enough for the store's background listing of tables/ (a handful of entries).
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await modeOf(['tabled', 'f'])).to.equal(0o100604);
-    expect(await modeOf(['young', 'g'])).to.equal(0o100640);
-    // A table written in this session (compaction again) is found after a restart too.
-    const g = await s.root.walk(['young', 'g']);
-    for (let i = 0; i < 4500; i++) await g.setattr({ valid: SetattrMask.Mode, mode: 0o600 });
-    await g.clunk();
-    await reopen();
-    await new Promise((r) => setTimeout(r, 1000));
-    expect(await modeOf(['young', 'g'])).to.equal(0o100600);
-  });
-
   it('finishes a directory move that a crash interrupted', async () => {
     await s.root.mkdir('src', 0o710);
     const src = await s.root.walk(['src']);
