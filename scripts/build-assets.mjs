@@ -9,8 +9,12 @@ import { ensureL1 } from './build-l1.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const out = join(root, 'build', 'src');
 mkdirSync(join(out, 'element'), { recursive: true });
+mkdirSync(join(out, 'engines'), { recursive: true });
 
 copyFileSync(join(root, 'node_modules/v86/build/v86.wasm'), join(out, 'v86.wasm'));
+// Which v86 the engine runs: an image's shipped snapshot names the v86 that saved it.
+const v86Build = JSON.parse(readFileSync(join(root, 'node_modules/v86/package.json'), 'utf8')).version;
+writeFileSync(join(out, 'engines', 'v86-build.js'), `export const v86Build = ${JSON.stringify(v86Build)};\n`);
 // The L1 server, built from l1/ when its sources changed; the storage worker loads it from beside itself.
 copyFileSync(ensureL1(), join(out, 'l1.wasm'));
 

@@ -8,10 +8,12 @@
 //   wasi      clang, lld, wasi-libc and the wasm32 builtins, to compile the WASI test programs
 //   guest     the default x86 guest in guest/out (guest/build.sh decides what is stale)
 //   oci       the OCI image fixtures in test/oci/out (test/oci/build.sh; needs the guest's busybox .deb)
+//   snapshot  the default guest's boot snapshot in guest/out, made when missing or stale: the guest
+//             booted once in Chromium (scripts/boot-snapshot.ts; needs deps, the guest and chromium)
 // Debian packages missing for all the steps asked are installed in one apt run (scripts/apt.sh).
 // Plain JavaScript with no dependencies, since it runs before any package is installed.
 import { execFileSync } from 'node:child_process';
-import { existsSync, statSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -45,7 +47,7 @@ const debianNeeds = {
 };
 
 function installDebianPackages(steps) {
-  const missing = steps.flatMap((step) => debianNeeds[step] ?? []).filter((need) => !existsSync(need.path));
+  const missing = steps.flatMap((step) => debianNeeds[step === 'snapshot' ? 'chromium' : step] ?? []).filter((need) => !existsSync(need.path));
   if (missing.length === 0) return;
   const packages = [...new Set(missing.map((need) => need.pkg))];
   if (!existsSync('/usr/bin/apt-get')) {
@@ -82,6 +84,31 @@ function ensureGuest() {
   }
 }
 
+/**
+ * Whether guest/out/manifest.json names a boot snapshot made from this very guest (its id) by the
+ * v86 installed: guest/build.sh drops the entry and the state file whenever it rebuilds the guest.
+ */
+function bootSnapshotIsCurrent() {
+  const out = join(root, 'guest', 'out');
+  const manifest = JSON.parse(readFileSync(join(out, 'manifest.json'), 'utf8'));
+  const v86 = JSON.parse(readFileSync(join(root, 'node_modules', 'v86', 'package.json'), 'utf8')).version;
+  const snapshot = manifest.snapshot;
+  return !!snapshot && snapshot.manifest === manifest.id && snapshot.v86 === v86 &&
+    existsSync(join(out, snapshot.state)) && statSync(join(out, snapshot.state)).size > 0;
+}
+
+function ensureBootSnapshot() {
+  if (bootSnapshotIsCurrent()) return;
+  console.log('Making the default guest\'s boot snapshot: booting it once in Chromium (a minute or two)…');
+  try {
+    run('npm', ['run', 'build:ts']);
+    run('node', [join(root, 'build', 'scripts', 'boot-snapshot.js')]);
+  } catch {
+    // Not fatal: without it the element boots the guest instead of resuming it.
+    console.error('Could not make the boot snapshot (see the messages above): the default guest will boot cold.');
+  }
+}
+
 function ensureOciFixtures() {
   try {
     run('bash', [join(root, 'test', 'oci', 'build.sh')]);
@@ -93,9 +120,10 @@ function ensureOciFixtures() {
 
 const steps = process.argv.slice(2);
 for (const step of steps) {
-  if (!['deps', 'guest', 'oci', ...Object.keys(debianNeeds)].includes(step)) throw new Error(`unknown set-up step ${step}`);
+  if (!['deps', 'guest', 'oci', 'snapshot', ...Object.keys(debianNeeds)].includes(step)) throw new Error(`unknown set-up step ${step}`);
 }
 installDebianPackages(steps);
 if (steps.includes('deps')) ensureDeps();
-if (steps.includes('guest') || steps.includes('oci')) ensureGuest();
+if (steps.includes('guest') || steps.includes('oci') || steps.includes('snapshot')) ensureGuest();
+if (steps.includes('snapshot')) ensureBootSnapshot();
 if (steps.includes('oci')) ensureOciFixtures();

@@ -12,7 +12,7 @@ import { chromiumPath, firefoxPath } from '../web-server-common.mjs';
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const kind = process.argv[2];
 
-const setUp = ['node', 'scripts/ensure.mjs', 'deps', 'rust', 'chromium', 'firefox', 'wasi', 'guest', 'oci'];
+const setUp = ['node', 'scripts/ensure.mjs', 'deps', 'rust', 'chromium', 'firefox', 'wasi', 'guest', 'snapshot', 'oci'];
 const suites = {
   test: [
     ['set-up', setUp],

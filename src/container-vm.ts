@@ -15,7 +15,7 @@ if (!customElements.get('container-vm')) customElements.define('container-vm', C
 
 export { ContainerVm };
 export { assetsIn } from './element/vm-launch.js';
-export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail, ContainerVmEventMap } from './element/container-vm.js';
+export type { ElementAssets, VmState, ProgressDetail, ErrorDetail, OpfsReadyDetail, ExitDetail, OutputDetail, VmReadyDetail, ContainerVmEventMap } from './element/container-vm.js';
 export type { ShareFiles } from './element/share-files.js';
 export type { SavedSnapshot } from './element/container-vm.js';
 export type { SnapshotInfo } from './element/snapshot-store.js';

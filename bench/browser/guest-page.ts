@@ -73,7 +73,7 @@ async function bootElement(): Promise<Console> {
 }
 
 async function bootMemory(): Promise<Console> {
-  const image = await loadV86Manifest(MANIFEST, MOUNT_ARG);
+  const { image } = await loadV86Manifest(MANIFEST, MOUNT_ARG);
   const worker = new Worker(new URL('./guest-v86-worker.js', import.meta.url), { type: 'module', name: 'guest bench v86 (in-memory 9p)' });
   const send = (msg: ToGuestV86) => worker.postMessage(msg);
   const decoder = new TextDecoder();

@@ -18,7 +18,8 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { BrowserName, RunningBrowser, launch, newProfileDir, removeProfileDir, startServer, Server } from '../../test/node/support/browser.js';
-import type { BootResult, CommandResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
+import type { BootResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
+import { runInGuest } from './guest-command.js';
 import { median } from './stats.js';
 
 declare const guestBench: GuestBenchApi;
@@ -101,21 +102,8 @@ function log(msg: string): void {
   console.error(`guest bench: ${msg} (load ${loadavg().join(' ')})`);
 }
 
-/** Runs a command line in a VM's shell. Polls: one CDP call waiting for minutes would time out. */
-async function run(page: Page, kind: VmKind, command: string, timeoutMs = 600_000): Promise<CommandResult> {
-  const id = await page.evaluate((k, c) => guestBench.send(k, c), kind, command);
-  const started = Date.now();
-  for (;;) {
-    await sleep(100);
-    const r = await page.evaluate((i) => guestBench.poll(i), id);
-    if (r && 'error' in r) throw new Error(r.error);
-    if (r) return r;
-    if (Date.now() - started > timeoutMs) throw new Error(`${kind}: "${command}" did not finish in ${timeoutMs / 1000} s`);
-  }
-}
-
 async function ok(page: Page, kind: VmKind, command: string): Promise<string> {
-  const r = await run(page, kind, command);
+  const r = await runInGuest(page, kind, command);
   if (r.status !== 0) throw new Error(`${kind}: "${command}" exited ${r.status}: ${r.out}`);
   return r.out;
 }
@@ -129,7 +117,7 @@ function epochDiff(t0: string, t1: string): number {
 
 /** Runs `command` between two reads of the guest's clock; returns guest and page seconds. */
 async function timed(page: Page, kind: VmKind, command: string): Promise<{ guest: number; host: number }> {
-  const r = await run(page, kind, `t0=$EPOCHREALTIME; ${command}; s=$?; t1=$EPOCHREALTIME; echo "@T $t0 $t1 $s"`);
+  const r = await runInGuest(page, kind, `t0=$EPOCHREALTIME; ${command}; s=$?; t1=$EPOCHREALTIME; echo "@T $t0 $t1 $s"`);
   const m = /@T (\d+\.\d+) (\d+\.\d+) (\d+)/.exec(r.out);
   if (!m) throw new Error(`${kind}: no timing in the output of "${command}": ${r.out}`);
   if (m[3] !== '0') throw new Error(`${kind}: "${command}" exited ${m[3]}: ${r.out}`);

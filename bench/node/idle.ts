@@ -15,8 +15,9 @@ import os from 'node:os';
 import { parseArgs } from 'node:util';
 import type { Page } from 'puppeteer-core';
 import { RunningBrowser, launch, newProfileDir, removeProfileDir, setPageHidden, startServer } from '../../test/node/support/browser.js';
-import type { CommandResult, GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
+import type { GuestBenchApi, VmKind } from '../browser/guest-protocol.js';
 import { cpuBetween, processTree, threadCpu } from './procfs.js';
+import { runInGuest } from './guest-command.js';
 import { median } from './stats.js';
 
 declare const guestBench: GuestBenchApi;
@@ -83,22 +84,10 @@ async function measure(b: RunningBrowser, seconds: number): Promise<Window> {
   };
 }
 
-async function run(page: Page, kind: VmKind, command: string): Promise<CommandResult> {
-  const id = await page.evaluate((k, c) => guestBench.send(k, c), kind, command);
-  const started = Date.now();
-  for (;;) {
-    await sleep(100);
-    const r = await page.evaluate((i) => guestBench.poll(i), id);
-    if (r && 'error' in r) throw new Error(r.error);
-    if (r) return r;
-    if (Date.now() - started > 60_000) throw new Error(`${kind}: "${command}" did not finish in 60 s`);
-  }
-}
-
 /** The guest's clock minus the page's, in seconds (±0.5: `date +%s` counts whole seconds). */
 async function clockOffset(page: Page, kind: VmKind): Promise<number> {
   const sent = Date.now();
-  const r = await run(page, kind, 'date +%s');
+  const r = await runInGuest(page, kind, 'date +%s', 60_000);
   const answered = Date.now();
   return Number(r.out.trim()) + 0.5 - (sent + answered) / 2000;
 }

@@ -3,9 +3,18 @@
 
 import { ChannelEndpoint } from './layout.js';
 import { ChannelError, Slot, SpinPolicy, ringDoorbell, slotsOf } from './slot.js';
+import { MessageType } from '../wire/messages.js';
 
 /** How long to poll for the answer before sleeping in Atomics.wait (when SpinPolicy allows). */
 const SPIN_MS = 0.05;
+/**
+ * Reads and writes of open files poll longer: a raw 4 KiB write takes 20-40 µs here with a long
+ * tail, so a 50 µs window missed most writes and both sides paid their futex wake-ups
+ * (~20-30 µs each). 4 KiB write at an offset, 50 µs → 150 µs: 57.7 → 28.5 and 61.1 → 49.8 µs in
+ * two A/B pairs (BENCHMARKS.md, "Polling per message type").
+ */
+const SPIN_IO_MS = 0.15;
+const IO_TYPES: ReadonlySet<number> = new Set([MessageType.Tread, MessageType.Twrite]);
 
 export class SyncChannelClient {
   private readonly slot: Slot;
@@ -14,7 +23,11 @@ export class SyncChannelClient {
   /** The slots after those two, for batches of independent messages. */
   private readonly batchSlots: Slot[];
   private readonly doorbell: Int32Array;
-  private readonly spin = new SpinPolicy(SPIN_MS);
+  /**
+   * One policy per message type: slow messages (creates, renames, fsync: OPFS calls of
+   * milliseconds) back off on their own without pushing the fast ones into sleeping.
+   */
+  private readonly spins = new Map<number, SpinPolicy>();
   /** Whether a message posted on postSlot awaits collection by settle(). */
   private posted = false;
   readonly maxMessage: number;
@@ -38,7 +51,7 @@ export class SyncChannelClient {
     slot.request(encode(slot.data));
     ringDoorbell(this.doorbell);
     // Fast answers (reads, writes, getattr of open files) come back in a few µs: poll first.
-    slot.wait(this.spin);
+    slot.wait(this.spinFor(slot.data));
     try {
       return decode(answerOf(slot));
     } finally {
@@ -79,16 +92,18 @@ export class SyncChannelClient {
    */
   batch<T>(encodes: ((out: Uint8Array) => number)[], decode: (reply: Uint8Array, i: number) => T): T[] {
     if (encodes.length > this.batchSlots.length) throw new RangeError(`a batch of ${encodes.length} messages, for ${this.batchSlots.length} slots`);
+    if (encodes.length === 0) return [];
     encodes.forEach((encode, i) => {
       const slot = this.batchSlots[i]!;
       slot.request(encode(slot.data));
     });
+    const spin = this.spinFor(this.batchSlots[0]!.data);
     ringDoorbell(this.doorbell);
     // Every slot is waited for and freed, even after a failure, before anything is thrown.
     let failure: unknown = null;
     const out = encodes.map((_, i) => {
       const slot = this.batchSlots[i]!;
-      slot.wait(this.spin);
+      slot.wait(spin);
       try {
         return decode(answerOf(slot), i);
       } catch (e) {
@@ -100,6 +115,17 @@ export class SyncChannelClient {
     });
     if (failure) throw failure;
     return out;
+  }
+
+  /** The polling policy for the message in `request` (a 9P message: size[4] type[1] ...). */
+  private spinFor(request: Uint8Array): SpinPolicy {
+    const type = request[4]!;
+    let spin = this.spins.get(type);
+    if (!spin) {
+      spin = new SpinPolicy(IO_TYPES.has(type) ? SPIN_IO_MS : SPIN_MS);
+      this.spins.set(type, spin);
+    }
+    return spin;
   }
 }
 

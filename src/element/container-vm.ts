@@ -13,8 +13,9 @@ import { TerminalView } from './terminal.js';
 import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
-import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm } from './vm-launch.js';
+import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm, readV86Start } from './vm-launch.js';
 import { resetRoots } from '../oci/roots.js';
+import { isOciSource } from '../oci/image.js';
 import { parseNetwork } from './network.js';
 import { ShareTransfers, progressText } from './transfers.js';
 import { ImportSource, captureDrop } from '../transfer/file-import.js';
@@ -34,6 +35,12 @@ export interface ErrorDetail { code: string; message: string }
 export interface OpfsReadyDetail { root: string; backend: Backend }
 export interface ExitDetail { code: number | null; reason: 'stopped' | 'exited' | 'error' }
 export interface OutputDetail { text: string }
+/**
+ * How the guest got to its prompt: "boot" (booted from the image; a WASI program started),
+ * "snapshot" (resumed from the share's snapshot, snapshot="auto"), "image-snapshot" (resumed from
+ * the snapshot the image ships: the default guest's first start).
+ */
+export interface VmReadyDetail { start: 'boot' | 'snapshot' | 'image-snapshot' }
 /** What saveSnapshot() stored, and how long the VM was paused for it (the rest ran beside the VM). */
 export interface SavedSnapshot extends SnapshotInfo { pausedMs: number }
 
@@ -54,7 +61,8 @@ const STATE_TEXT: Record<VmState, string> = {
  * persistent OPFS share mounted in the guest.
  *
  * @fires opfs-ready - The share is open: `detail` is `{ root, backend }`. `fs` works from here on.
- * @fires vm-ready - The guest is up and its shell is ready for input.
+ * @fires vm-ready - The guest is up and its shell is ready for input: `detail` is `{ start }`, how it got there:
+ *   "boot", "snapshot" (the share's snapshot) or "image-snapshot" (the snapshot the image ships).
  * @fires progress - Something is loading or being copied: `detail` is `{ what, loaded, total }` (bytes; total 0 when unknown).
  *   `what` is the image URL while the VM loads, or "import", "import-zip", "export-zip" or "download" followed by a name.
  * @fires error - Something failed: `detail` is `{ code, message }`, the message says what to do. Fired once per failure. Does not bubble.
@@ -126,7 +134,11 @@ export class ContainerVm extends LitElement {
   declare env: string;
   /** Start when connected to the document (default on; autostart="false" turns it off). */
   declare autostart: boolean;
-  /** "auto": start from the latest snapshot saved with saveSnapshot() (v86 only), else boot cold. */
+  /**
+   * Where a v86 VM starts. By default from the snapshot its image ships (the default guest does:
+   * booted to the shell), else it boots. "auto": from the latest snapshot saved with saveSnapshot()
+   * first. "off": it always boots.
+   */
   declare snapshot: string;
   /** Ask the browser to keep this site's storage under storage pressure (navigator.storage.persist()). */
   declare persist: boolean;
@@ -189,6 +201,8 @@ export class ContainerVm extends LitElement {
   private shutdownTimer: ReturnType<typeof setTimeout> | null = null;
   private shuttingDown: Promise<void> | null = null;
   private savingSnapshot = false;
+  /** The image's snapshot did not restore: the next start boots instead. */
+  private skipImageSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
   private readonly files = new ShareFiles(() => this.openStorage(), () => this.shareChanged());
@@ -505,9 +519,16 @@ export class ContainerVm extends LitElement {
     try {
       this.setState('loading', 'Starting…');
       const network = parseNetwork(this.network, this.corsProxy);
-      checkLaunch(this.src, this.engine, network, this.guest);
-      // Read while the share opens: the snapshot is the slow part of a resume.
-      const snapshot = this.snapshot === 'auto' ? this.loadSnapshot() : null;
+      const kind = checkLaunch(this.src, this.engine, network, this.guest);
+      // Read while the share opens: the manifest and the snapshot are the slow part of a resume.
+      const imageSnapshot = this.snapshot !== 'off' && !this.skipImageSnapshot;
+      this.skipImageSnapshot = false;
+      const v86Start = kind === 'v86' && !isOciSource(this.src)
+        ? readV86Start(this.src, this.mount, network, this.snapshot === 'auto' ? this.loadSnapshot() : null, imageSnapshot,
+          (what, loaded, total) => this.loadProgress(what, loaded, total))
+        : null;
+      // Its failure (say, a manifest that cannot be fetched) is reported once launchVm awaits it.
+      v86Start?.catch(() => undefined);
       const { host } = await this.openStorage();
       if (this.fresh) await resetRoots(this.opfsRoot);
       this.marker.reset();
@@ -517,17 +538,12 @@ export class ContainerVm extends LitElement {
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
         network,
-        assets: this.requireAssets(), host, terminalSize: size, snapshot,
+        assets: this.requireAssets(), host, terminalSize: size, v86Start,
         opfsRoot: this.opfsRoot, backend: this.backend, guest: this.guest, onNoSpace: () => this.quotaExceeded(),
       }, {
         output: (data) => this.guestOutput(vm, data),
         agentOutput: (data) => agent.receive(data),
-        progress: (what, loaded, total) => {
-          const name = what.split('/').pop() ?? what;
-          this.progressFraction = total ? loaded / total : null;
-          this.setState('loading', what === 'unpack' ? progressText('Unpacking', 'the image', loaded, total) : progressText('Downloading', name, loaded, total));
-          this.emit<ProgressDetail>('progress', { what, loaded, total });
-        },
+        progress: (what, loaded, total) => this.loadProgress(what, loaded, total),
         started: () => this.vmStarted(vm),
         exited: (code) => void this.queue(() => this.vmExited(vm, code)),
         error: (e) => this.vmFailed(vm, e),
@@ -541,10 +557,18 @@ export class ContainerVm extends LitElement {
     }
   }
 
+  /** Something the VM needs is downloading (or an OCI image unpacking). */
+  private loadProgress(what: string, loaded: number, total: number): void {
+    const name = what.split('/').pop() ?? what;
+    this.progressFraction = total ? loaded / total : null;
+    this.setState('loading', what === 'unpack' ? progressText('Unpacking', 'the image', loaded, total) : progressText('Downloading', name, loaded, total));
+    this.emit<ProgressDetail>('progress', { what, loaded, total });
+  }
+
   private guestOutput(vm: LaunchedVm, data: Uint8Array): void {
     this.terminal?.write(data);
     this.emit<OutputDetail>('output', { text: this.outputDecoder.decode(data, { stream: true }) });
-    if (vm.kind === 'v86' && this.marker.scan(data)) this.ready();
+    if (vm.kind === 'v86' && this.marker.scan(data)) this.ready('boot');
   }
 
   private vmStarted(vm: LaunchedVm): void {
@@ -552,27 +576,36 @@ export class ContainerVm extends LitElement {
     this.terminal?.focus();
     if (vm.kind === 'wasi') {
       // A WASI program reads its input from the start: it is ready as soon as it runs.
-      this.ready();
+      this.ready('boot');
     } else if (vm.resumed) {
       // The snapshot was taken with the shell ready (saveSnapshot() requires it).
       this.terminal?.write(`\x1b[2m[resumed from the snapshot of ${vm.resumed.savedAt.toLocaleString()}]\x1b[0m\r\n`);
       this.agent?.resumed();
       // The share may have changed since the snapshot: its guest's caches are not to be trusted.
       void this.agent?.dropCaches(false);
-      this.ready();
+      this.ready('snapshot');
+    } else if (vm.imageSnapshot) {
+      // Saved at the prompt: the terminal shows what the boot showed, as if it had just booted.
+      const text = vm.imageSnapshot.console;
+      this.terminal?.write(text);
+      this.emit<OutputDetail>('output', { text });
+      this.agent?.resumed();
+      // The shipped snapshot was taken over another, empty share.
+      void this.agent?.dropCaches(false);
+      this.ready('image-snapshot');
     } else {
       this.setState('booting', 'Booting…');
     }
   }
 
-  private ready(): void {
+  private ready(start: VmReadyDetail['start']): void {
     this.setState('running', 'Running');
-    this.emit('vm-ready', {});
+    this.emit<VmReadyDetail>('vm-ready', { start });
   }
 
   private vmFailed(vm: LaunchedVm, e: VmError): void {
     if (vm !== this.vm) return;
-    if (vm.resumed && e.code === 'snapshot-failed' && this.state !== 'running') {
+    if ((vm.resumed || vm.imageSnapshot) && e.code === 'snapshot-failed' && this.state !== 'running') {
       void this.queue(() => this.bootAfterBadSnapshot(e));
       return;
     }
@@ -608,11 +641,19 @@ export class ContainerVm extends LitElement {
     }
   }
 
-  /** A snapshot that does not restore is removed, and the VM boots instead. */
+  /**
+   * A snapshot that does not restore is removed (the share's) or passed over once (the image's),
+   * and the VM boots instead.
+   */
   private async bootAfterBadSnapshot(e: VmError): Promise<void> {
-    console.warn(`container-vm: ${e.message}; it is discarded and the VM boots instead`);
-    await this.discardSnapshot().catch(() => undefined);
     const vm = this.vm;
+    if (vm?.imageSnapshot) {
+      console.warn(`container-vm: the image's snapshot: ${e.message}; the VM boots instead`);
+      this.skipImageSnapshot = true;
+    } else {
+      console.warn(`container-vm: ${e.message}; it is discarded and the VM boots instead`);
+      await this.discardSnapshot().catch(() => undefined);
+    }
     if (vm) {
       await vm.engine.stop();
       await this.releaseVm(vm);
@@ -735,7 +776,7 @@ function dispatch<T>(target: EventTarget, type: string, detail: T): void {
 /** The element's events, so that `vm.addEventListener('error', (e) => e.detail.code)` is typed. */
 export interface ContainerVmEventMap extends Omit<HTMLElementEventMap, 'error' | 'progress'> {
   'opfs-ready': CustomEvent<OpfsReadyDetail>;
-  'vm-ready': CustomEvent<Record<string, never>>;
+  'vm-ready': CustomEvent<VmReadyDetail>;
   progress: CustomEvent<ProgressDetail>;
   error: CustomEvent<ErrorDetail>;
   exit: CustomEvent<ExitDetail>;

@@ -3,6 +3,7 @@
 
 import { V86Image } from '../engines/v86-protocol.js';
 import { VmError } from '../errors.js';
+import { ImageSnapshotEntry } from './image-snapshot.js';
 
 export type EngineKind = 'v86' | 'wasi';
 
@@ -19,10 +20,22 @@ interface V86Manifest {
   vgaBios?: string;
   cmdline?: string;
   memory?: number;
+  /** guest/build.sh's digest of the kernel, initrd, BIOS, command line and memory. */
+  id?: string;
+  /** A snapshot of this image booted to its shell (scripts/boot-snapshot.ts makes it). */
+  snapshot?: ImageSnapshotEntry;
+}
+
+/** A v86 manifest read: the image, and the snapshot it ships (its state file's URL resolved). */
+export interface V86Guest {
+  image: V86Image;
+  /** The manifest's `id`, when it has one: the shipped snapshot names the id it was made from. */
+  id: string | null;
+  snapshot: ImageSnapshotEntry | null;
 }
 
 /** Fetches a v86 manifest and resolves its file names against the manifest's own URL. */
-export async function loadV86Manifest(src: string, extraCmdline: string): Promise<V86Image> {
+export async function loadV86Manifest(src: string, extraCmdline: string): Promise<V86Guest> {
   const url = new URL(src, location.href);
   let response: Response;
   try {
@@ -43,7 +56,7 @@ export async function loadV86Manifest(src: string, extraCmdline: string): Promis
     throw new VmError('bad-image', `the image manifest ${url} must name at least "kernel" and "bios" (a chunked WASI image's manifest is named *.wasm.json, or set engine="wasi").`);
   }
   const resolve = (name: string) => new URL(name, url).href;
-  return {
+  const image: V86Image = {
     kernel: resolve(m.kernel),
     ...(m.initrd ? { initrd: resolve(m.initrd) } : {}),
     bios: resolve(m.bios),
@@ -51,4 +64,6 @@ export async function loadV86Manifest(src: string, extraCmdline: string): Promis
     cmdline: [m.cmdline ?? 'console=ttyS0', extraCmdline].filter(Boolean).join(' '),
     memory: m.memory ?? 256,
   };
+  const snapshot = m.snapshot && typeof m.snapshot.state === 'string' ? { ...m.snapshot, state: resolve(m.snapshot.state) } : null;
+  return { image, id: typeof m.id === 'string' ? m.id : null, snapshot };
 }

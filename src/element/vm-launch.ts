@@ -1,5 +1,6 @@
 // Starting a VM for the element: which engine runs `src`, the share connection the engine gets,
-// and, for v86, the image manifest and the snapshot to resume from.
+// and, for v86, the image manifest and the snapshot to resume from: the share's own, else the
+// one the image ships.
 
 import { ChannelEndpoint } from '../channel/layout.js';
 import { StorageHost } from '../storage/storage-host.js';
@@ -13,6 +14,7 @@ import { launchScript } from '../oci/launch.js';
 import { openRoot } from '../oci/roots.js';
 import { EngineKind, engineFor, loadV86Manifest } from './image.js';
 import { Snapshot, imageKey } from './snapshot-store.js';
+import { ImageSnapshot, loadImageSnapshot } from './image-snapshot.js';
 import { splitWords } from './words.js';
 
 /** Where the element's workers and wasm files are. */
@@ -47,8 +49,37 @@ export interface LaunchRequest {
   /** A write to an OCI image's root failed for want of quota. */
   onNoSpace: () => void;
   terminalSize: { cols: number; rows: number };
-  /** The stored snapshot (being read), when snapshot="auto". */
-  snapshot: Promise<Snapshot | null> | null;
+  /** A v86 image's manifest and the state it starts from (readV86Start()); null for the wasi engine and OCI images. */
+  v86Start: Promise<V86Start> | null;
+}
+
+/** A v86 guest's image and the state it starts from, if not a boot. */
+export interface V86Start {
+  image: V86Image;
+  /** The share's snapshot, when it was saved from this image (and command line). */
+  resumed: Snapshot | null;
+  /** Else the image's snapshot, when it ships one that fits the launch. */
+  shipped: ImageSnapshot | null;
+}
+
+/**
+ * Reads a v86 image's manifest and the snapshot to start from: the share's (`stored`, being read)
+ * if it fits, else the image's if `imageSnapshot` allows it. Started before the share opens, so
+ * that the downloads run beside it; `progress` reports the image's snapshot's download.
+ */
+export async function readV86Start(
+  src: string, mount: string, network: NetworkConfig | null, stored: Promise<Snapshot | null> | null, imageSnapshot: boolean,
+  progress: (what: string, loaded: number, total: number) => void,
+): Promise<V86Start> {
+  // The network card is part of the machine: with it on the command line, a snapshot resumes
+  // only on a machine that has a card if and only if the one it was saved on had one.
+  const guest = await loadV86Manifest(src, `cvm.mount=${mount}${network ? ' cvm.net=virtio' : ''}`);
+  const snapshot = await stored;
+  const resumed = snapshot?.image === imageKey(guest.image) ? snapshot : null;
+  const shipped = !resumed && imageSnapshot
+    ? await loadImageSnapshot(guest.snapshot, guest.id, guest.image, (loaded, total) => progress(guest.snapshot!.state, loaded, total))
+    : null;
+  return { image: guest.image, resumed, shipped };
 }
 
 export interface LaunchedVm {
@@ -58,8 +89,10 @@ export interface LaunchedVm {
   endpoint: ChannelEndpoint;
   /** The v86 image running (saveSnapshot() records it); null for the wasi engine. */
   image: V86Image | null;
-  /** The snapshot it resumed from, if it did. */
+  /** The share's snapshot it resumed from, if it did. */
   resumed: Snapshot | null;
+  /** The image's snapshot it resumed from, if it did (never beside `resumed`). */
+  imageSnapshot: ImageSnapshot | null;
   /** An OCI image's root file system: its storage worker, closed when the VM stops. */
   root: StorageHost | null;
 }
@@ -100,26 +133,26 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     const engine = startWasi(r.assets.wasiWorker, {
       src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
     }, events);
-    return { kind, engine, endpoint, image: null, resumed: null, root: null };
+    return { kind, engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: null };
   }
   if (isOciSource(r.src)) return launchOci(r, events);
-  // The network card is part of the machine: with it on the command line, a snapshot resumes
-  // only on a machine that has a card if and only if the one it was saved on had one.
-  const image = await loadV86Manifest(r.src, `cvm.mount=${r.mount}${r.network ? ' cvm.net=virtio' : ''}`);
-  const stored = await r.snapshot;
-  const resumed = stored?.image === imageKey(image) ? stored : null;
+  const start = await r.v86Start;
+  if (!start) throw new Error('launchVm: a v86 image needs its v86Start');
+  const { image, resumed, shipped } = start;
+  const from = resumed ?? shipped;
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
-  const endpoint = await r.host.connect(16, undefined, resumed?.session);
-  const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, resumed?.state, r.network ?? undefined);
-  return { kind, engine, endpoint, image, resumed, root: null };
+  const endpoint = await r.host.connect(16, undefined, from?.session);
+  const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, from?.state, r.network ?? undefined);
+  return { kind, engine, endpoint, image, resumed, imageSnapshot: shipped, root: null };
 }
 
 /**
  * An OCI image: its root unpacked into OPFS (once per digest and share), then the guest boots
- * with that root and the share on its one 9P device (root-mux.ts). No snapshots: a boot each time.
+ * with that root and the share on its one 9P device (root-mux.ts). No snapshots (not even the
+ * guest's own: its command line differs): a boot each time.
  */
 async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const image = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
+  const { image } = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
   const root = await openRoot({
     src: new URL(r.src, location.href).href, opfsRoot: r.opfsRoot, backend: r.backend, storageWorker: r.assets.storageWorker,
     onNoSpace: r.onNoSpace, progress: events.progress,
@@ -129,7 +162,7 @@ async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<Launched
     const rootEndpoint = await root.host.connect(16);
     const endpoint = await r.host.connect(16);
     const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, undefined, r.network ?? undefined, { endpoint: rootEndpoint, launch });
-    return { kind: 'v86', engine, endpoint, image: null, resumed: null, root: root.host };
+    return { kind: 'v86', engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: root.host };
   } catch (e) {
     await root.host.close().catch(() => undefined);
     throw e;

@@ -1,4 +1,4 @@
-// VM snapshots with the default guest: one cold boot, then resumes. The guest's view of the share
+// VM snapshots with the default guest: one first start (from the snapshot the image ships), then resumes. The guest's view of the share
 // after a resume matches OPFS even where the page changed it while the VM was off (its cwd and
 // an open file descriptor in the share survive); the browser killed during a save leaves a
 // snapshot that resumes and an intact share; a full quota gives ENOSPC in the guest and a
@@ -48,11 +48,11 @@ test('snapshots: save, resume with the share true to OPFS, a kill during a save,
   const server = await startServer();
   const profile = newProfileDir();
   try {
-    // 1. Cold boot (no snapshot yet), state in the guest, save.
+    // 1. First start (no snapshot of the share's own yet: the image's), state in the guest, save.
     let b = await openElementPage(profile, server);
     try {
-      const cold = await start(b);
-      console.log(`# cold boot to shell: ${cold.ms.toFixed(0)} ms`);
+      const first = await start(b);
+      console.log(`# first start to shell: ${first.ms.toFixed(0)} ms`);
       await run(b, 'echo before > /mnt/opfs/a.txt; echo kept > /mnt/opfs/keep.txt; mkdir -p /mnt/opfs/work; cd /mnt/opfs/work; exec 3< /mnt/opfs/keep.txt');
       const info = await b.page.evaluate(async () => {
         const i = await vmHarness.element().saveSnapshot();

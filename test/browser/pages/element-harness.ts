@@ -76,6 +76,8 @@ const vmHarness = {
     return output.slice(from);
   },
   outputLength: () => output.length,
+  /** Everything the guest wrote to its console so far. */
+  output: () => output,
   /** Focuses the terminal, so puppeteer's keyboard types into it. */
   focusTerminal: () => vm!.shadowRoot!.querySelector<HTMLTextAreaElement>('textarea')!.focus(),
   clearEvents: () => { events.length = 0; },
