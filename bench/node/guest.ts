@@ -207,7 +207,7 @@ const dropCaches = 'sync; echo 3 > /proc/sys/vm/drop_caches';
 
 /** Mounts the share again with this cache mode; false when the guest's kernel refuses it. */
 async function remount(page: Page, kind: VmKind, mode: Mode): Promise<boolean> {
-  const r = await run(page, kind, `cd / && umount ${SHARE} && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=${mode} host9p ${SHARE}`);
+  const r = await runInGuest(page, kind, `cd / && umount ${SHARE} && mount -t 9p -o trans=virtio,version=9p2000.L,msize=512000,cache=${mode} host9p ${SHARE}`);
   if (r.status === 0) return true;
   log(`${kind}: cache=${mode} does not mount: ${r.out.trim()}`);
   await ok(page, kind, `grep -q ' ${SHARE} ' /proc/mounts || mount-opfs`);
