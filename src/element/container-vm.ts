@@ -13,7 +13,7 @@ import { TerminalView } from './terminal.js';
 import { elementStyles } from './styles.js';
 import { ReadyMarkerScanner } from './ready-marker.js';
 import { GuestAgent } from './guest-agent.js';
-import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm, readV86Start } from './vm-launch.js';
+import { ElementAssets, LaunchedVm, assetsIn, checkLaunch, launchVm, parseShareCache, readV86Start } from './vm-launch.js';
 import { resetRoots } from '../oci/roots.js';
 import { isOciSource } from '../oci/image.js';
 import { parseNetwork } from './network.js';
@@ -101,6 +101,7 @@ export class ContainerVm extends LitElement {
     persist: { type: Boolean, reflect: true },
     keepRunning: { type: Boolean, attribute: 'keep-running', reflect: true },
     network: { type: String, reflect: true },
+    shareCache: { type: String, attribute: 'share-cache', reflect: true },
     guest: { type: String, reflect: true },
     fresh: { type: Boolean, reflect: true },
     corsProxy: { type: String, attribute: 'cors-proxy', reflect: true },
@@ -153,6 +154,13 @@ export class ContainerVm extends LitElement {
    * page's fetch(); a Wisp relay's URL (wss://relay.example.org/): TCP through that relay.
    */
   declare network: string;
+  /**
+   * How a v86 guest mounts the share, read when the VM starts: none (the default: every access asks
+   * the storage worker) or loose (the guest caches names, attributes and pages: reading many small
+   * files gets faster, big writes slower; the page's changes still show, the guest agent drops the
+   * cache after each). With loose the default guest boots instead of resuming its image's snapshot.
+   */
+  declare shareCache: string;
   /** OCI images: the v86 guest that boots them (its manifest's URL, as guest/build.sh makes it). */
   declare guest: string;
   /** OCI images: every start begins from the image's pristine root file system (what reset() does). */
@@ -236,6 +244,7 @@ export class ContainerVm extends LitElement {
     this.persist = false;
     this.keepRunning = false;
     this.network = '';
+    this.shareCache = '';
     this.guest = '';
     this.fresh = false;
     this.corsProxy = '';
@@ -519,12 +528,13 @@ export class ContainerVm extends LitElement {
     try {
       this.setState('loading', 'Starting…');
       const network = parseNetwork(this.network, this.corsProxy);
-      const kind = checkLaunch(this.src, this.engine, network, this.guest);
+      const shareCache = parseShareCache(this.shareCache);
+      const kind = checkLaunch(this.src, this.engine, network, shareCache, this.guest);
       // Read while the share opens: the manifest and the snapshot are the slow part of a resume.
       const imageSnapshot = this.snapshot !== 'off' && !this.skipImageSnapshot;
       this.skipImageSnapshot = false;
       const v86Start = kind === 'v86' && !isOciSource(this.src)
-        ? readV86Start(this.src, this.mount, network, this.snapshot === 'auto' ? this.loadSnapshot() : null, imageSnapshot,
+        ? readV86Start(this.src, this.mount, network, shareCache, this.snapshot === 'auto' ? this.loadSnapshot() : null, imageSnapshot,
           (what, loaded, total) => this.loadProgress(what, loaded, total))
         : null;
       // Its failure (say, a manifest that cannot be fetched) is reported once launchVm awaits it.
@@ -537,7 +547,7 @@ export class ContainerVm extends LitElement {
       agent.resized(size.cols, size.rows);
       const vm = await launchVm({
         src: this.src, engine: this.engine, mount: this.mount, args: this.args, env: this.env,
-        network,
+        network, shareCache,
         assets: this.requireAssets(), host, terminalSize: size, v86Start,
         opfsRoot: this.opfsRoot, backend: this.backend, guest: this.guest, onNoSpace: () => this.quotaExceeded(),
       }, {

@@ -39,6 +39,8 @@ export interface LaunchRequest {
   env: string;
   /** The guest's network (v86 only), from the network and cors-proxy attributes. */
   network: NetworkConfig | null;
+  /** How a v86 guest mounts the share (the share-cache attribute). */
+  shareCache: ShareCache;
   assets: ElementAssets;
   host: StorageHost;
   /** The share's OPFS directory and server: an OCI image's root is kept per share, served by the same backend. */
@@ -68,18 +70,45 @@ export interface V86Start {
  * that the downloads run beside it; `progress` reports the image's snapshot's download.
  */
 export async function readV86Start(
-  src: string, mount: string, network: NetworkConfig | null, stored: Promise<Snapshot | null> | null, imageSnapshot: boolean,
+  src: string, mount: string, network: NetworkConfig | null, shareCache: ShareCache, stored: Promise<Snapshot | null> | null, imageSnapshot: boolean,
   progress: (what: string, loaded: number, total: number) => void,
 ): Promise<V86Start> {
-  // The network card is part of the machine: with it on the command line, a snapshot resumes
-  // only on a machine that has a card if and only if the one it was saved on had one.
-  const guest = await loadV86Manifest(src, `cvm.mount=${mount}${network ? ' cvm.net=virtio' : ''}`);
+  // The network card is part of the machine and the cache mode part of the mount: with both on
+  // the command line, a snapshot resumes only into the launch it was saved from.
+  const guest = await loadV86Manifest(src, guestCmdline(mount, network !== null, shareCache, false));
   const snapshot = await stored;
   const resumed = snapshot?.image === imageKey(guest.image) ? snapshot : null;
   const shipped = !resumed && imageSnapshot
     ? await loadImageSnapshot(guest.snapshot, guest.id, guest.image, (loaded, total) => progress(guest.snapshot!.state, loaded, total))
     : null;
   return { image: guest.image, resumed, shipped };
+}
+
+/**
+ * How a v86 guest mounts the share. none: every access is a 9P message, so the page's changes show
+ * at once. loose: the guest keeps names, attributes and pages (reading many small files gets about
+ * 4x faster, but Linux 6.1 writes cached pages back 4 KiB per message, so big writes get about 10x
+ * slower); the guest agent drops that cache after each change the page makes.
+ */
+export type ShareCache = 'none' | 'loose';
+
+/** The share-cache attribute's value, checked ('' is the default, none). */
+export function parseShareCache(value: string): ShareCache {
+  const v = value.trim() || 'none';
+  if (v !== 'none' && v !== 'loose') throw new VmError('bad-arguments', `Unknown share-cache "${value}": use none (the default) or loose.`);
+  return v;
+}
+
+/**
+ * What the element adds to a guest's command line (guest/rootfs/sbin/mount-opfs and oci-run read
+ * it). The default launch gives the words the image's snapshot was made with (scripts/boot-snapshot.ts).
+ */
+function guestCmdline(mount: string, network: boolean, shareCache: ShareCache, oci: boolean): string {
+  const words = [`cvm.mount=${mount}`];
+  if (oci) words.push('cvm.root=oci');
+  if (shareCache !== 'none') words.push(`p9.cache=${shareCache}`);
+  if (network) words.push('cvm.net=virtio');
+  return words.join(' ');
 }
 
 export interface LaunchedVm {
@@ -109,9 +138,10 @@ function engineKind(src: string, engine: string): EngineKind {
  * The attributes a launch reads, checked before the share opens (a bad value then costs no lock):
  * the engine for `src`, a network only where the engine has one, a guest for an OCI image.
  */
-export function checkLaunch(src: string, engine: string, network: NetworkConfig | null, guest: string): EngineKind {
+export function checkLaunch(src: string, engine: string, network: NetworkConfig | null, shareCache: ShareCache, guest: string): EngineKind {
   const kind = engineKind(src, engine);
   if (network && kind === 'wasi') throw new VmError('bad-arguments', 'The network attribute works with the v86 engine only: remove it for this image.');
+  if (shareCache !== 'none' && kind === 'wasi') throw new VmError('bad-arguments', 'The share-cache attribute works with the v86 engine only: remove it for this image.');
   if (kind === 'v86' && isOciSource(src) && !guest) {
     throw new VmError('bad-arguments', 'An OCI image needs a v86 guest to boot it: set the guest attribute to its manifest (guest/out/manifest.json, built by guest/build.sh).');
   }
@@ -123,7 +153,7 @@ export function checkLaunch(src: string, engine: string, network: NetworkConfig 
  * caller has the returned handle.
  */
 export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const kind = checkLaunch(r.src, r.engine, r.network, r.guest);
+  const kind = checkLaunch(r.src, r.engine, r.network, r.shareCache, r.guest);
   if (kind === 'wasi') {
     const args = splitWords(r.args);
     const env = splitWords(r.env);
@@ -152,7 +182,7 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
  * guest's own: its command line differs): a boot each time.
  */
 async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<LaunchedVm> {
-  const { image } = await loadV86Manifest(r.guest, `cvm.mount=${r.mount} cvm.root=oci${r.network ? ' cvm.net=virtio' : ''}`);
+  const { image } = await loadV86Manifest(r.guest, guestCmdline(r.mount, r.network !== null, r.shareCache, true));
   const root = await openRoot({
     src: new URL(r.src, location.href).href, opfsRoot: r.opfsRoot, backend: r.backend, storageWorker: r.assets.storageWorker,
     onNoSpace: r.onNoSpace, progress: events.progress,
