@@ -2,13 +2,14 @@
 // (<container-vm>: v86 handle9p -> channel -> M1 over OPFS) side by side, in the same run, with v86's
 // own in-memory 9p filesystem booting the same image, and the guest's RAM tmpfs as the floor.
 //   1. page load to shell prompt, cold (fresh profile each);
-//   2. per 9p cache mode of the share (loose, the default; none; mmap; fscache): dd of 16 MiB to and
+//   2. per 9p cache mode of the share (none, the default; loose; mmap; fscache): dd of 16 MiB to and
 //      from the share, bs=1M and bs=4k, and cat of 2,500 small files cold and warm, timed inside the guest;
 //   3. what the guest agent's cache drop (after a page-side change) costs the next cat.
 // Prints a markdown section and writes bench/results/guest.md (guest-firefox.md; raw numbers in .json).
 //
 //   npm run build:ts && node build/bench/node/guest.js [--boots 3] [--runs 3] [--files 2500] [--wait-load 1.0]
-//     [--browser chromium|firefox] [--boots-only]   (--boots-only: row 1 alone)
+//     [--browser chromium|firefox] [--boots-only] [--modes none,loose]
+//     (--boots-only: row 1 alone; --modes: those cache modes only, none and loose always traced)
 //
 // Times inside the guest come from busybox ash's $EPOCHREALTIME (a builtin: no fork), read before
 // and after the command; Debian's busybox `date` has no %N and its dd prints no timing.
@@ -31,7 +32,7 @@ const KINDS: VmKind[] = ['element', 'memory'];
 const SHARE = '/mnt/opfs';
 const TMP = '/tmp';
 
-interface Options { boots: number; runs: number; files: number; waitLoad: number | null; browser: BrowserName; bootsOnly: boolean }
+interface Options { boots: number; runs: number; files: number; waitLoad: number | null; browser: BrowserName; bootsOnly: boolean; modes: readonly Mode[] }
 
 /** Every figure of one run, raw (seconds), for guest.json and the report. */
 interface Results {
@@ -253,7 +254,7 @@ async function measure(page: Page, kind: VmKind, o: Options, res: Results): Prom
   }
 
   // Runs alternate between the modes, so that a change in the machine's load hits all alike.
-  const modes = MODES.filter((m) => !res.unmountable.includes(m));
+  const modes = o.modes.filter((m) => !res.unmountable.includes(m));
   for (let i = 0; i < o.runs; i++) {
     log(`${kind}: run ${i + 1}/${o.runs}: dd and cat per cache mode`);
     for (const mode of [...modes]) {
@@ -420,8 +421,11 @@ function report(res: Results, o: Options): string {
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: {
     boots: { type: 'string' }, runs: { type: 'string' }, files: { type: 'string' }, 'wait-load': { type: 'string' },
-    browser: { type: 'string' }, 'boots-only': { type: 'boolean' },
+    browser: { type: 'string' }, 'boots-only': { type: 'boolean' }, modes: { type: 'string' },
   } });
+  const modes = values.modes === undefined ? MODES : values.modes.split(',') as Mode[];
+  const unknown = modes.filter((m) => !MODES.includes(m));
+  if (unknown.length) throw new Error(`--modes: unknown cache mode ${unknown.join(', ')} (known: ${MODES.join(', ')})`);
   const o: Options = {
     boots: Number(values.boots ?? 3),
     runs: Number(values.runs ?? 3),
@@ -429,6 +433,7 @@ async function main(): Promise<void> {
     waitLoad: values['wait-load'] === undefined ? null : Number(values['wait-load']),
     browser: (values.browser ?? 'chromium') as BrowserName,
     bootsOnly: values['boots-only'] ?? false,
+    modes,
   };
   browserName = o.browser;
   if (!existsSync(new URL('../../../guest/out/manifest.json', import.meta.url))) {
