@@ -165,7 +165,12 @@ for (const backend of BACKENDS) test(`${backend}: fsync'd files, modes, director
       for (let i = 0; i <= reported; i++) {
         const path = expectedPath(i);
         const e = byPath.get(path);
-        assert.ok(e, `crash ${n}: ${path} (fsync'd at step ${i}) is missing`);
+        if (!e) {
+          // Say what is there, so that a rare failure tells a lost directory from a lost entry.
+          const dir = path.slice(0, path.indexOf('/'));
+          const inDir = share.filter((x) => x.path.startsWith(`${dir}/`)).map((x) => x.path.slice(dir.length + 1));
+          assert.fail(`crash ${n}: ${path} (fsync'd at step ${i}) is missing; ${byPath.has(dir) ? `${dir} holds ${inDir.join(' ') || 'nothing'}` : `${dir} is missing too`}; the top holds ${share.filter((x) => !x.path.includes('/')).map((x) => x.path).join(' ')}`);
+        }
         assert.equal(e.type, 'file');
         assert.equal(e.contents.length, fileText(i).length, `crash ${n}: size of ${path}`);
         assert.ok(e.contents === fileText(i), `crash ${n}: contents of ${path}`);
