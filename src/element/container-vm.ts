@@ -157,8 +157,9 @@ export class ContainerVm extends LitElement {
   /**
    * How a v86 guest mounts the share, read when the VM starts: none (the default: every access asks
    * the storage worker) or loose (the guest caches names, attributes and pages: reading many small
-   * files gets faster, big writes slower; the page's changes still show, the guest agent drops the
-   * cache after each). With loose the default guest boots instead of resuming its image's snapshot.
+   * files gets faster, big writes slower; the guest agent drops the cache after each change from the
+   * page, and writes back what the guest wrote before the page reads the share or the VM pauses).
+   * With loose the default guest boots instead of resuming its image's snapshot.
    */
   declare shareCache: string;
   /** OCI images: the v86 guest that boots them (its manifest's URL, as guest/build.sh makes it). */
@@ -202,6 +203,8 @@ export class ContainerVm extends LitElement {
   private agent: GuestAgent | null = null;
   /** The VM is paused because the page is hidden. */
   private held = false;
+  /** The page was hidden: the guest agent writes back a cached share before the VM pauses. */
+  private writingBackBeforeHold = false;
   /** Start, stop and restart, one after another. */
   private lifecycle: Promise<unknown> = Promise.resolve();
   /** A start queued or running (start() while one is pending returns it). */
@@ -213,8 +216,8 @@ export class ContainerVm extends LitElement {
   private skipImageSnapshot = false;
   private readonly marker = new ReadyMarkerScanner();
   private readonly outputDecoder = new TextDecoder();
-  private readonly files = new ShareFiles(() => this.openStorage(), () => this.shareChanged());
-  private readonly transfers = new ShareTransfers(async () => (await this.openStorage()).fs, {
+  private readonly files = new ShareFiles(() => this.openSettledShare(), () => this.shareChanged());
+  private readonly transfers = new ShareTransfers(async () => (await this.openSettledShare()).fs, {
     progress: (what, text, fraction, loaded, total) => {
       this.transferText = text;
       this.progressFraction = fraction;
@@ -480,11 +483,32 @@ export class ContainerVm extends LitElement {
   private readonly holdWhileHidden = () => {
     const vm = this.vm;
     const hold = !!vm && vm.kind === 'v86' && document.hidden && !this.keepRunning;
-    if (!vm || hold === this.held) return;
+    if (!vm || hold === this.held || this.writingBackBeforeHold) return;
+    if (hold && vm.shareCache !== 'none' && this.agent) {
+      // The guest's writes to a cached share may be in its RAM only, and a hidden page may be
+      // closing: have them written to the share first, then pause (as the page is then).
+      this.writingBackBeforeHold = true;
+      void this.agent.writeBack(true).finally(() => {
+        this.writingBackBeforeHold = false;
+        if (this.vm === vm) this.holdWhileHidden();
+      });
+      return;
+    }
     this.held = hold;
     vm.engine.hold(hold);
     if (!hold) this.agent?.resumed();
   };
+
+  /**
+   * The share, for a read or a change from the page: with a guest that caches it (share-cache=
+   * "loose"), once the guest agent wrote back what the guest holds of its files, so that the page
+   * reads what the guest wrote. Without a cache a guest's write() is on the share when it returns.
+   */
+  private async openSettledShare(): Promise<OpenShare> {
+    const vm = this.vm;
+    if (vm?.kind === 'v86' && vm.shareCache !== 'none' && this.agent && !this.held) await this.agent.writeBack(true);
+    return this.openStorage();
+  }
 
   /**
    * The page changed the share: a running v86 guest may cache what it read (p9.cache=loose), so

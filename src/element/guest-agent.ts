@@ -4,28 +4,30 @@
 // The line protocol is in docs/guest-agent.md. The element learns that the agent is up from its
 // `ready` line (cold boot) or its answer to `ping` (after a resume, when it is up already), and
 // then gives it the terminal's size and the time. After the page changes the share, it has the
-// agent drop the guest's 9p caches, so that the guest reads what the page wrote.
+// agent drop the guest's 9p caches, so that the guest reads what the page wrote; before the page
+// reads the share, the agent writes back what a cached mount holds, so that the page reads what
+// the guest wrote.
 
 /**
- * How long a page-side change waits for the agent to confirm it dropped the guest's caches: longer
- * when the agent has spoken since the VM started (a busy guest answers late), shorter when it has
- * not (a guest without an agent). An agent that does not answer in time is taken for absent:
- * later changes tell it without waiting, until it speaks again.
+ * How long a request the agent confirms (drop, sync) is waited for: longer when the agent has
+ * spoken since the VM started (a busy guest answers late), shorter when it has not (a guest
+ * without an agent). An agent that does not answer in time is taken for absent: later requests
+ * are sent without waiting, until it speaks again.
  */
-const DROP_WAIT_MS = { up: 10000, unknown: 2000 };
+const CONFIRM_WAIT_MS = { up: 10000, unknown: 2000 };
 
 export class GuestAgent {
   private up = false;
   private partial = '';
   private size: { cols: number; rows: number } | null = null;
-  /** A `drop` went unanswered for DROP_WAIT_MS: no agent may be running. */
+  /** A `drop` or `sync` went unanswered for CONFIRM_WAIT_MS: no agent may be running. */
   private silent = false;
   private pings = 0;
-  private drops = 0;
+  private requests = 0;
   /** Pings sent and not answered yet, by id. */
   private readonly waiting = new Map<string, () => void>();
-  /** Drops sent and not confirmed yet, by id. */
-  private readonly dropping = new Map<string, () => void>();
+  /** Requests sent (drop, sync) and not confirmed yet, by the answer awaited ("dropped 3"). */
+  private readonly confirming = new Map<string, () => void>();
   private clockTimer: ReturnType<typeof setTimeout> | null = null;
   private readonly decoder = new TextDecoder();
 
@@ -77,20 +79,35 @@ export class GuestAgent {
    * The page changed the share: the agent drops the guest's 9p caches, if it mounted the share
    * with a cache (p9.cache=loose). Resolves once it confirms, so that the guest's next read sees
    * the change; or at once when `wait` is false (the VM is paused: the agent drops them as it runs again) or
-   * the agent was silent before; or after DROP_WAIT_MS. Dropping costs a guest without a cached
+   * the agent was silent before; or after CONFIRM_WAIT_MS. Dropping costs a guest without a cached
    * mount nothing (the agent checks /proc/mounts), and one with it the guest's cached 9p names.
    */
   dropCaches(wait: boolean): Promise<void> {
-    const id = String(++this.drops);
-    this.send(`drop ${id}`);
+    return this.request('drop', 'dropped', wait);
+  }
+
+  /**
+   * The page is about to read the share, or the VM to pause: the agent writes back what the guest
+   * wrote to a share it mounted with a cache (p9.cache=loose), still in the guest's RAM. With the
+   * default cache=none a guest's write() is on the share when it returns: the agent just answers.
+   * Resolves as dropCaches does.
+   */
+  writeBack(wait: boolean): Promise<void> {
+    return this.request('sync', 'synced', wait);
+  }
+
+  private request(command: string, answer: string, wait: boolean): Promise<void> {
+    const id = String(++this.requests);
+    this.send(`${command} ${id}`);
     if (!wait || this.silent) return Promise.resolve();
+    const key = `${answer} ${id}`;
     return new Promise<void>((resolve) => {
       const timer = setTimeout(() => {
-        this.dropping.delete(id);
+        this.confirming.delete(key);
         this.silent = true;
         resolve();
-      }, this.up ? DROP_WAIT_MS.up : DROP_WAIT_MS.unknown);
-      this.dropping.set(id, () => {
+      }, this.up ? CONFIRM_WAIT_MS.up : CONFIRM_WAIT_MS.unknown);
+      this.confirming.set(key, () => {
         clearTimeout(timer);
         resolve();
       });
@@ -101,15 +118,16 @@ export class GuestAgent {
   dispose(): void {
     if (this.clockTimer !== null) clearTimeout(this.clockTimer);
     this.clockTimer = null;
-    for (const confirmed of this.dropping.values()) confirmed();
-    this.dropping.clear();
+    for (const confirmed of this.confirming.values()) confirmed();
+    this.confirming.clear();
   }
 
   private handle([word, id]: string[]): void {
-    if (word === 'ready' || word === 'pong' || word === 'dropped') this.silent = false;
-    if (word === 'dropped') {
-      this.dropping.get(id!)?.();
-      this.dropping.delete(id!);
+    if (word === 'ready' || word === 'pong' || word === 'dropped' || word === 'synced') this.silent = false;
+    if (word === 'dropped' || word === 'synced') {
+      const key = `${word} ${id}`;
+      this.confirming.get(key)?.();
+      this.confirming.delete(key);
       return;
     }
     if (word !== 'ready' && word !== 'pong') return;

@@ -124,6 +124,8 @@ export interface LaunchedVm {
   imageSnapshot: ImageSnapshot | null;
   /** An OCI image's root file system: its storage worker, closed when the VM stops. */
   root: StorageHost | null;
+  /** How the guest mounted the share (none for the wasi engine, which caches nothing it must write back). */
+  shareCache: ShareCache;
 }
 
 /** The engine `src` needs, checked before anything starts. */
@@ -163,7 +165,7 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
     const engine = startWasi(r.assets.wasiWorker, {
       src: new URL(r.src, location.href).href, args, env, mount: r.mount, share: endpoint, ...r.terminalSize,
     }, events);
-    return { kind, engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: null };
+    return { kind, engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: null, shareCache: 'none' };
   }
   if (isOciSource(r.src)) return launchOci(r, events);
   const start = await r.v86Start;
@@ -173,7 +175,7 @@ export async function launchVm(r: LaunchRequest, events: WasiEvents): Promise<La
   // A resumed guest still holds its 9P fids: the new session gets them back, by path.
   const endpoint = await r.host.connect(16, undefined, from?.session);
   const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, from?.state, r.network ?? undefined);
-  return { kind, engine, endpoint, image, resumed, imageSnapshot: shipped, root: null };
+  return { kind, engine, endpoint, image, resumed, imageSnapshot: shipped, root: null, shareCache: r.shareCache };
 }
 
 /**
@@ -192,7 +194,7 @@ async function launchOci(r: LaunchRequest, events: WasiEvents): Promise<Launched
     const rootEndpoint = await root.host.connect(16);
     const endpoint = await r.host.connect(16);
     const engine = startV86(r.assets.v86Worker, r.assets.v86Wasm, image, endpoint, events, undefined, r.network ?? undefined, { endpoint: rootEndpoint, launch });
-    return { kind: 'v86', engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: root.host };
+    return { kind: 'v86', engine, endpoint, image: null, resumed: null, imageSnapshot: null, root: root.host, shareCache: r.shareCache };
   } catch (e) {
     await root.host.close().catch(() => undefined);
     throw e;

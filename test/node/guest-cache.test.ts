@@ -3,13 +3,14 @@
 // with the share mounted cache=none (the default) and cache=loose (the guest keeps names,
 // attributes and pages; the element has the guest agent drop them after each change). Covered:
 // an overwrite of a file the guest read, a new file whose name the guest looked up before, a
-// mode change, a removal, a rename, importFiles and importZip.
+// mode change, a removal, a rename, importFiles and importZip. With the cache, the page also
+// reads what the guest just wrote (the agent writes it back first), and before a pause.
 
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';
 import { zipSync } from 'fflate';
-import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, startServer } from './support/browser.js';
+import { RunningBrowser, newProfileDir, openElementPage, removeProfileDir, setPageHidden, startServer } from './support/browser.js';
 import type { VmHarness } from '../browser/pages/element-harness.js';
 
 declare const vmHarness: VmHarness;
@@ -110,6 +111,21 @@ test('chromium: the guest reads what the page just changed in the share, with ca
       assert.equal(loose.detail.start, 'boot');
       assert.match(await run(b, `grep ' ${SHARE} ' /proc/mounts`), /\bcache=loose\b|\bloose\b/);
       await pageChangesReachTheGuest(b, 'loose');
+
+      // The other way: what the guest wrote to the cached share, still in its RAM, is what the
+      // page reads (the agent writes it back first), a new file and an overwrite.
+      const read = (path: string) => b.page.evaluate((p) => vmHarness.readText(p), path);
+      await run(b, `echo from the guest > ${SHARE}/loose/g.txt`);
+      assert.equal(await read('loose/g.txt'), 'from the guest\n');
+      await run(b, `echo 2 > ${SHARE}/loose/g.txt`);
+      assert.equal(await read('loose/g.txt'), '2\n');
+      // Hidden at once after a write: the agent writes it back before the VM pauses, so the page
+      // (which might be closing) reads it while the VM is paused.
+      await run(b, `echo before the pause > ${SHARE}/loose/h.txt`);
+      await setPageHidden(b.page, true);
+      await b.page.waitForFunction(() => (vmHarness.element() as unknown as { held: boolean }).held, { timeout: 30000, polling: 100 });
+      assert.equal(await read('loose/h.txt'), 'before the pause\n');
+      await setPageHidden(b.page, false);
     } finally {
       await b.close();
     }
