@@ -482,22 +482,30 @@ export class ContainerVm extends LitElement {
    */
   private readonly holdWhileHidden = () => {
     const vm = this.vm;
-    const hold = !!vm && vm.kind === 'v86' && document.hidden && !this.keepRunning;
-    if (!vm || hold === this.held || this.writingBackBeforeHold) return;
-    if (hold && vm.shareCache !== 'none' && this.agent) {
+    if (!vm || this.shouldHold(vm) === this.held || this.writingBackBeforeHold) return;
+    if (!this.held && vm.shareCache !== 'none' && this.agent) {
       // The guest's writes to a cached share may be in its RAM only, and a hidden page may be
       // closing: have them written to the share first, then pause (as the page is then).
       this.writingBackBeforeHold = true;
       void this.agent.writeBack(true).finally(() => {
         this.writingBackBeforeHold = false;
-        if (this.vm === vm) this.holdWhileHidden();
+        if (this.vm === vm) this.setHeld(vm, this.shouldHold(vm));
       });
       return;
     }
+    this.setHeld(vm, this.shouldHold(vm));
+  };
+
+  private shouldHold(vm: LaunchedVm): boolean {
+    return vm.kind === 'v86' && document.hidden && !this.keepRunning;
+  }
+
+  private setHeld(vm: LaunchedVm, hold: boolean): void {
+    if (hold === this.held) return;
     this.held = hold;
     vm.engine.hold(hold);
     if (!hold) this.agent?.resumed();
-  };
+  }
 
   /**
    * The share, for a read or a change from the page: with a guest that caches it (share-cache=
