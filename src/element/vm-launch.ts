@@ -86,9 +86,10 @@ export async function readV86Start(
 
 /**
  * How a v86 guest mounts the share. none: every access is a 9P message, so the page's changes show
- * at once. loose: the guest keeps names, attributes and pages (reading many small files gets about
- * 4x faster, but Linux 6.1 writes cached pages back 4 KiB per message, so big writes get about 10x
- * slower); the guest agent drops that cache after each change the page makes.
+ * at once. loose: the guest keeps names, attributes and pages (reading many small files again gets
+ * 3-6x faster, but Linux 6.1 writes cached pages back 4 KiB per message, so big writes get about 15x
+ * slower); the guest agent drops that cache after each change the page makes, and writes back what
+ * the guest wrote before the page reads.
  */
 export type ShareCache = 'none' | 'loose';
 
