@@ -43,14 +43,18 @@ async function handle(msg: HostRequest): Promise<{ doorbell?: SharedArrayBuffer;
       const unsupported = storageWorkerSupportError();
       if (unsupported) throw unsupported;
       releaseShareLock = await acquireShareLock(msg.root);
+      let server: NinePServer;
       try {
-        channel = new ChannelServer(await openServer(msg.root, msg.backend), noticeNoSpace);
+        server = await openServer(msg.root, msg.backend);
+        channel = new ChannelServer(server, noticeNoSpace);
       } catch (e) {
         releaseShareLock();
         releaseShareLock = null;
         throw syncAccessRefused(e) ?? e;
       }
       channel.start();
+      // After this reply, while the host connects: the first listing then runs warm code.
+      setTimeout(() => server.warmUp?.(), 0);
       return { doorbell: channel.doorbell };
     }
     case 'connect':

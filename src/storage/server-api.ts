@@ -37,6 +37,8 @@ export interface NinePServer {
    * getattr...); returns -1 when the request needs `handle`. Saves the channel its awaits.
    */
   handleNow?(session: number, request: Uint8Array, reply: Uint8Array): number;
+  /** Optional: runs the code of the first requests once on made-up input, so they start warm. */
+  warmUp?(): void;
   /** Called when no request is waiting: a chance to make metadata durable and compact. */
   idle(): Promise<void>;
   /** Flushes everything and releases OPFS handles. */

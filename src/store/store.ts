@@ -25,6 +25,8 @@ export interface ByteRangeLock {
 export class Inode {
   /** Loaded entries of a directory, by guest name; null until first listed. */
   children: Map<string, Inode> | null = null;
+  /** A directory's metadata table, read ahead of its first listing (Store.lookup); null otherwise. */
+  recordsAhead: Promise<Map<string, Meta>> | null = null;
   /** Bytes in a regular file; -1 until known (OPFS listings do not carry sizes). */
   size = -1;
   /** Fids and other holders; an unlinked file's data is dropped when this reaches 0. */
@@ -123,7 +125,9 @@ export class Store {
       for await (const entry of handle.entries()) out.push(entry);
       return out;
     })();
-    const [entries, recorded] = await Promise.all([listing, this.area.readDirectory(dir.meta.dirId)]);
+    const records = dir.recordsAhead ?? this.area.readDirectory(dir.meta.dirId);
+    dir.recordsAhead = null;
+    const [entries, recorded] = await Promise.all([listing, records]);
     if (dir.children) return dir.children;
     const children = new Map<string, Inode>();
     const newRecords: JournalOp[] = [];
@@ -160,6 +164,10 @@ export class Store {
     if (!dir.isDir) throw new FsError(Errno.ENOTDIR);
     const child = (await this.children(dir)).get(name);
     if (!child) throw new FsError(Errno.ENOENT, name);
+    // A directory looked up is soon listed (ls, a lookup inside it): read its metadata table now,
+    // while the client's next messages come, rather than beside the OPFS listing, which it slows
+    // (the browser serves the two one after the other).
+    if (child.isDir && !child.children && !child.recordsAhead) child.recordsAhead = this.area.readDirectory(child.meta.dirId);
     return child;
   }
 
